@@ -88,7 +88,7 @@ class Azurite:
         bin_dir = ensure_node_tools()
         tls = ensure_tls()
         blob_port, queue_port, table_port = free_port(), free_port(), free_port()
-        log = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115 - owned by the process
+        log = open(log_file, "ab") if log_file else subprocess.DEVNULL
         cmd = [
             str(bin_dir / "azurite"),
             "--inMemoryPersistence",

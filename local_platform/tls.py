@@ -39,7 +39,7 @@ def ensure_tls(directory: Path | None = None) -> TlsFiles:
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     directory.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     later = now + dt.timedelta(days=3650)
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -53,9 +53,7 @@ def ensure_tls(directory: Path | None = None) -> TlsFiles:
         .not_valid_before(now)
         .not_valid_after(later)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
-        )
+        .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
 
@@ -75,9 +73,7 @@ def ensure_tls(directory: Path | None = None) -> TlsFiles:
     )
 
     pem = serialization.Encoding.PEM
-    files.key.write_bytes(
-        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    files.key.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     files.key.chmod(0o600)
     files.cert.write_bytes(cert.public_bytes(pem))
     files.ca_cert.write_bytes(ca.public_bytes(pem))

@@ -34,7 +34,6 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
-        register_secret(value)
 
     def reveal(self) -> str:
         """The plain value, for the one place that needs it."""
@@ -56,7 +55,10 @@ class Secret:
 
 
 def register_secret(value: str) -> None:
-    """Remember a secret value so that `redact` masks it wherever it appears verbatim."""
+    """Remember a long-lived secret (a setting) so that `redact` masks it wherever it appears verbatim.
+
+    Short-lived ones (SAS URLs, signed imgix URLs, JWTs) are matched by pattern instead, so this set stays small.
+    """
     if value and len(value) >= 8:
         with _registered_lock:
             _registered.add(value)

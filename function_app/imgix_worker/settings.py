@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .errors import SettingsError
-from .redaction import Secret
+from .redaction import Secret, register_secret
 
 __all__ = ["SETTINGS", "Setting", "Settings"]
 
@@ -33,17 +33,25 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("IMGIX_DOMAIN", None, doc="imgix source domain, e.g. my-renditions-dev.imgix.net"),
     Setting("IMGIX_SECURE_TOKEN", None, secret=True, doc="the imgix source's secure URL token (Key Vault reference)"),
-    Setting("IMGIX_BASE_URL", "", doc="origin to fetch renditions from instead of https://IMGIX_DOMAIN (local renderer)"),
-    Setting("IMGIX_SOURCE_ACCOUNT_URL", "", doc="blob endpoint of the imgix source account, reached by managed identity"),
+    Setting(
+        "IMGIX_BASE_URL", "", doc="origin to fetch renditions from instead of https://IMGIX_DOMAIN (local renderer)"
+    ),
+    Setting(
+        "IMGIX_SOURCE_ACCOUNT_URL", "", doc="blob endpoint of the imgix source account, reached by managed identity"
+    ),
     Setting("IMGIX_SOURCE_CONNECTION_STRING", "", secret=True, doc="local runs only: Azurite connection string"),
     Setting("IMGIX_SOURCE_CONTAINER", None, doc="container the imgix source reads from"),
     Setting("STAGING_PREFIX", "staged", doc="blob prefix of staged sources (the lifecycle rule covers it)"),
-    Setting("ALLOWED_HOSTS", "*.blob.core.windows.net", doc="hosts (with optional :port, *. wildcard) for source/target"),
+    Setting(
+        "ALLOWED_HOSTS", "*.blob.core.windows.net", doc="hosts (with optional :port, *. wildcard) for source/target"
+    ),
     Setting("ALLOWED_SOURCE_TYPES", ",".join(DEFAULT_SOURCE_TYPES), doc="MIME types accepted, sniffed from bytes"),
     Setting("IMS_JWKS_URL", None, doc="JWKS of the IMS token issuer"),
     Setting("IMS_ORG_IDS", None, doc="comma list of IMS org ids allowed to call"),
     Setting("IMS_CLIENT_IDS", None, doc="comma list of IMS client ids allowed to call"),
-    Setting("RELAY_HMAC_KEY", "", secret=True, doc="shared key of the App Builder relay; when set, calls must be signed"),
+    Setting(
+        "RELAY_HMAC_KEY", "", secret=True, doc="shared key of the App Builder relay; when set, calls must be signed"
+    ),
     Setting("EVENTS_URL", "https://eg-ingress.adobe.io/api/events", doc="Adobe I/O Events ingress"),
     Setting("MAX_REQUEST_BYTES", "1048576", doc="largest accepted job body"),
     Setting("MAX_RENDITIONS", "50", doc="most renditions in one job"),
@@ -125,7 +133,8 @@ class Settings:
         connection = raw["IMGIX_SOURCE_CONNECTION_STRING"]
         if bool(account_url) == bool(connection):
             raise SettingsError(
-                "IMGIX_SOURCE_ACCOUNT_URL", "set exactly one of IMGIX_SOURCE_ACCOUNT_URL or IMGIX_SOURCE_CONNECTION_STRING"
+                "IMGIX_SOURCE_ACCOUNT_URL",
+                "set exactly one of IMGIX_SOURCE_ACCOUNT_URL or IMGIX_SOURCE_CONNECTION_STRING",
             )
         if account_url and not account_url.startswith("https://"):
             raise SettingsError("IMGIX_SOURCE_ACCOUNT_URL", "must be an https URL")
@@ -159,6 +168,9 @@ class Settings:
         if relay_key and len(relay_key) < 32:
             raise SettingsError("RELAY_HMAC_KEY", "must be at least 32 characters")
 
+        for setting in SETTINGS:
+            if setting.secret:
+                register_secret(raw[setting.name])
         return cls(
             imgix_domain=domain,
             imgix_secure_token=Secret(raw["IMGIX_SECURE_TOKEN"]),
@@ -185,4 +197,3 @@ class Settings:
             http_timeout_seconds=_int("HTTP_TIMEOUT_SECONDS", raw["HTTP_TIMEOUT_SECONDS"], minimum=1, maximum=600),
             tls_ca_bundle=raw["TLS_CA_BUNDLE"],
         )
-

@@ -1,0 +1,47 @@
+"""Azure Functions entry point (Python v2 model): wiring only.
+
+`POST /api/worker[/{recipe}]` is the Asset Compute intake; it answers at once and enqueues the job through the
+queue output binding. The `jobs` queue trigger runs the job; `jobs-poison` (where the host moves a message after
+`maxDequeueCount` failures) reports every rendition as failed. Settings are validated at load, so a missing or
+invalid one stops the app with its name; clients are built on first use.
+"""
+
+import json
+import os
+
+import azure.functions as func
+
+from imgix_worker.logs import log
+from imgix_worker.service import JOBS_QUEUE, POISON_QUEUE, get_worker
+from imgix_worker.settings import Settings
+
+SETTINGS = Settings.from_env(os.environ)
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.route(route="worker/{recipe?}", methods=None)
+@app.queue_output(arg_name="jobs", queue_name=JOBS_QUEUE, connection="AzureWebJobsStorage")
+def worker(req: func.HttpRequest, jobs: func.Out[str]) -> func.HttpResponse:
+    """The intake: authenticate, validate, enqueue, answer `{"activationId": ...}`."""
+    result = get_worker(SETTINGS).intake.handle(
+        req.method, dict(req.headers), req.get_body(), recipe=req.route_params.get("recipe")
+    )
+    if result.message is not None:
+        jobs.set(result.message)
+    body = None if result.body is None else json.dumps(result.body)
+    return func.HttpResponse(body, status_code=result.status, mimetype="application/json")
+
+
+@app.queue_trigger(arg_name="msg", queue_name=JOBS_QUEUE, connection="AzureWebJobsStorage")
+def process(msg: func.QueueMessage) -> None:
+    """The processor: one job per message."""
+    log("message received", dequeue_count=msg.dequeue_count, message_id=msg.id)
+    get_worker(SETTINGS).process_message(msg.get_body())
+
+
+@app.queue_trigger(arg_name="msg", queue_name=POISON_QUEUE, connection="AzureWebJobsStorage")
+def poisoned(msg: func.QueueMessage) -> None:
+    """Jobs that failed every attempt: report their renditions as failed."""
+    log("poison message", message_id=msg.id)
+    get_worker(SETTINGS).fail_message(msg.get_body())

@@ -1,0 +1,228 @@
+"""The processor: one queue message = one job, run through stage -> render -> deliver -> report -> clean.
+
+Renditions run in parallel (bounded by `RENDER_CONCURRENCY`); one failing never stops the others; each gets exactly
+one event from this run. Before the job's deadline every unfinished rendition gets `rendition_failed`. The staged
+source is deleted in every outcome. A message that keeps failing ends in the poison queue, where `fail_job` reports
+every rendition as failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+import httpx
+
+from .delivery import deliver
+from .errors import GenericError, RenditionError
+from .events import EventSender, created_event, failed_event
+from .imgix_urls import ImgixUrls
+from .instructions import imgix_params
+from .jobs import Job
+from .logs import log
+from .rendering import fetch_rendition
+from .staging import StagedSource, Stager
+from .transport import Deadline, retry
+
+__all__ = ["JobOutcome", "Processor"]
+
+# Reserve at the end of the deadline for sending the remaining failure events.
+REPORT_RESERVE_SECONDS = 5.0
+
+
+@dataclass
+class JobOutcome:
+    """What happened to each rendition of a job: its index -> event type and reason."""
+
+    results: dict[int, tuple[str, str | None]] = field(default_factory=dict)
+
+    @property
+    def created(self) -> int:
+        return sum(1 for kind, _ in self.results.values() if kind == "rendition_created")
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for kind, _ in self.results.values() if kind == "rendition_failed")
+
+
+class _Reporter:
+    """Sends at most one event per rendition, whichever thread gets there first."""
+
+    def __init__(self, job: Job, sender: EventSender, outcome: JobOutcome) -> None:
+        self._job = job
+        self._sender = sender
+        self._outcome = outcome
+        self._lock = threading.Lock()
+
+    def claim(self, index: int, kind: str, reason: str | None) -> bool:
+        with self._lock:
+            if index in self._outcome.results:
+                return False
+            self._outcome.results[index] = (kind, reason)
+            return True
+
+    def created(self, index: int, metadata: dict[str, object]) -> None:
+        if self.claim(index, "rendition_created", None):
+            self._sender.send(self._job, created_event(self._job, self._job.renditions[index], metadata))
+
+    def failed(self, index: int, error: RenditionError) -> None:
+        if self.claim(index, "rendition_failed", error.reason):
+            rendition = self._job.renditions[index]
+            log(
+                "rendition failed",
+                level=logging.WARNING,
+                request_id=self._job.request_id,
+                job_id=self._job.job_id,
+                rendition=rendition.get("name"),
+                reason=error.reason,
+                error=error.message,
+            )
+            self._sender.send(self._job, failed_event(self._job, rendition, error))
+
+    def done(self, index: int) -> bool:
+        with self._lock:
+            return index in self._outcome.results
+
+
+class Processor:
+    """Runs jobs. Built once per process from settings and shared clients."""
+
+    def __init__(
+        self,
+        *,
+        stager: Stager,
+        urls: ImgixUrls,
+        http: httpx.Client,
+        events: EventSender,
+        concurrency: int,
+        deadline_seconds: float,
+        http_timeout: float,
+        max_rendition_bytes: int,
+    ) -> None:
+        self._stager = stager
+        self._urls = urls
+        self._http = http
+        self._events = events
+        self._concurrency = concurrency
+        self._deadline_seconds = deadline_seconds
+        self._http_timeout = http_timeout
+        self._max_rendition_bytes = max_rendition_bytes
+
+    def process(self, job: Job) -> JobOutcome:
+        """Run the whole job; every rendition ends with exactly one event."""
+        started = time.monotonic()
+        deadline = Deadline.after(self._deadline_seconds)
+        work_deadline = Deadline(deadline.at - REPORT_RESERVE_SECONDS)
+        outcome = JobOutcome()
+        reporter = _Reporter(job, self._events, outcome)
+        fields = {"request_id": job.request_id, "job_id": job.job_id}
+        log("job started", renditions=len(job.renditions), **fields)
+        try:
+            staged = self._stager.stage(job, work_deadline)
+            log("source staged", mimetype=staged.mimetype, size=staged.size, **fields)
+            self._render_all(job, staged, reporter, work_deadline)
+        except RenditionError as error:
+            for index in range(len(job.renditions)):
+                reporter.failed(index, error)
+        except Exception as exc:
+            log("job error", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}", **fields)
+            for index in range(len(job.renditions)):
+                reporter.failed(index, GenericError("the worker failed unexpectedly"))
+        finally:
+            try:
+                self._stager.remove(job)
+            except Exception as exc:  # the lifecycle rule removes what cleanup could not
+                log("cleanup failed", level=logging.WARNING, error=f"{type(exc).__name__}: {exc}", **fields)
+        log(
+            "job finished",
+            created=outcome.created,
+            failed=outcome.failed,
+            seconds=round(time.monotonic() - started, 3),
+            **fields,
+        )
+        return outcome
+
+    def fail_job(self, job: Job, message: str) -> JobOutcome:
+        """Report every rendition of a job that cannot be processed (poison queue) as failed, and clean up."""
+        outcome = JobOutcome()
+        reporter = _Reporter(job, self._events, outcome)
+        for index in range(len(job.renditions)):
+            reporter.failed(index, GenericError(message))
+        self._stager.remove(job)
+        return outcome
+
+    def _render_all(self, job: Job, staged: StagedSource, reporter: _Reporter, deadline: Deadline) -> None:
+        cancelled = threading.Event()
+        pool = ThreadPoolExecutor(max_workers=min(self._concurrency, len(job.renditions)), thread_name_prefix="render")
+        try:
+            futures: dict[Future[None], int] = {
+                pool.submit(self._one, job, index, staged, reporter, deadline, cancelled): index
+                for index in range(len(job.renditions))
+            }
+            pending = set(futures)
+            while pending and not deadline.expired:
+                _, pending = wait(pending, timeout=deadline.remaining(), return_when=FIRST_COMPLETED)
+            if pending:
+                cancelled.set()
+                seconds = self._deadline_seconds
+                for future in pending:
+                    future.cancel()
+                    reporter.failed(
+                        futures[future],
+                        GenericError(f"processing timed out for the rendition after {seconds:g} seconds"),
+                    )
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _one(
+        self,
+        job: Job,
+        index: int,
+        staged: StagedSource,
+        reporter: _Reporter,
+        deadline: Deadline,
+        cancelled: threading.Event,
+    ) -> None:
+        rendition = job.renditions[index]
+        context: dict[str, object] = {
+            "request_id": job.request_id,
+            "job_id": job.job_id,
+            "rendition": rendition.get("name", index),
+        }
+        try:
+            params = imgix_params(rendition, recipe=job.recipe)
+            url = self._urls.signed_url(staged.blob_name, params)
+            result = retry(
+                lambda: fetch_rendition(
+                    self._http,
+                    url,
+                    max_bytes=self._max_rendition_bytes,
+                    timeout=min(self._http_timeout, max(1.0, deadline.remaining())),
+                ),
+                deadline=deadline,
+                what="imgix",
+                context=context,
+            )
+            try:
+                if cancelled.is_set() or reporter.done(index):
+                    return
+                parts = deliver(
+                    self._http,
+                    result,
+                    rendition.get("target", rendition.get("url")),
+                    deadline=deadline,
+                    timeout=self._http_timeout,
+                    context=context,
+                )
+                log("rendition delivered", size=result.size, parts=parts, format=result.mimetype, **context)
+                reporter.created(index, result.metadata())
+            finally:
+                result.close()
+        except RenditionError as error:
+            reporter.failed(index, error)
+        except Exception as exc:
+            log("rendition error", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}", **context)
+            reporter.failed(index, GenericError("the worker failed unexpectedly"))

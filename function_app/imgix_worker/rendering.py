@@ -1,0 +1,122 @@
+"""Step 2, render: fetch one rendition from imgix through its signed URL, streamed into a spool file.
+
+The response is read once, in chunks, into a `SpooledTemporaryFile` (memory up to a few MiB, then disk), while
+its size and SHA-1 are computed and its head is kept for sniffing. Delivery then reads the spool, so a retried
+upload part never needs imgix again and the rendition is never held whole in memory.
+imgix's answers map to the contract's reasons: 400/414 bad instructions, 413 source too large, 421 corrupt source,
+422 unsupported source, 429/5xx transient (retried), anything else a `GenericError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from typing import IO
+
+import httpx
+
+from .errors import (
+    GenericError,
+    RenditionError,
+    RenditionInstructionsError,
+    RenditionTooLarge,
+    SourceCorrupt,
+    SourceFormatUnsupported,
+    SourceUnsupported,
+)
+from .redaction import Secret
+from .sniff import HEAD_BYTES, dimensions, mime_type
+from .transport import status_error, translate_errors
+
+__all__ = ["Rendition", "fetch_rendition"]
+
+SPOOL_MEMORY_BYTES = 4 * 1024 * 1024
+CHUNK_BYTES = 256 * 1024
+
+_STATUS_ERRORS: dict[int, type[RenditionError]] = {
+    400: RenditionInstructionsError,
+    413: SourceUnsupported,
+    414: RenditionInstructionsError,
+    421: SourceCorrupt,
+    422: SourceFormatUnsupported,
+}
+
+
+@dataclass
+class Rendition:
+    """A rendered file in a spool, with the metadata the `rendition_created` event reports."""
+
+    file: IO[bytes]
+    size: int
+    sha1: str
+    mimetype: str
+    width: int | None
+    height: int | None
+
+    def metadata(self) -> dict[str, object]:
+        meta: dict[str, object] = {"repo:size": self.size, "repo:sha1": self.sha1, "dc:format": self.mimetype}
+        if self.width is not None and self.height is not None:
+            meta["tiff:imageWidth"] = self.width
+            meta["tiff:imageHeight"] = self.height
+        return meta
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def fetch_rendition(http: httpx.Client, url: Secret, *, max_bytes: int, timeout: float) -> Rendition:
+    """GET the signed imgix URL and spool the body.
+
+    :raises TransientError: 429/5xx or a network failure (the caller retries).
+    :raises RenditionError: the contract reason for imgix's answer, or `RenditionTooLarge` past `max_bytes`.
+    """
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)
+    try:
+        with translate_errors("imgix"), http.stream("GET", url.reveal(), timeout=timeout) as response:
+            _check_status(response)
+            declared = response.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+                raise RenditionTooLarge(f"the rendition is {declared} bytes; at most {max_bytes} are accepted")
+            sha1 = hashlib.sha1()
+            head = bytearray()
+            size = 0
+            for chunk in response.iter_bytes(CHUNK_BYTES):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise RenditionTooLarge(f"the rendition exceeds {max_bytes} bytes")
+                if len(head) < HEAD_BYTES:
+                    head += chunk[: HEAD_BYTES - len(head)]
+                sha1.update(chunk)
+                spool.write(chunk)
+            if declared is not None and declared.isdigit() and int(declared) != size:
+                raise GenericError("imgix's response ended early")
+        if size == 0:
+            raise GenericError("imgix returned an empty rendition")
+        spool.seek(0)
+        size_wh = dimensions(bytes(head))
+        return Rendition(
+            file=spool,
+            size=size,
+            sha1=sha1.hexdigest(),
+            mimetype=mime_type(bytes(head)),
+            width=size_wh[0] if size_wh else None,
+            height=size_wh[1] if size_wh else None,
+        )
+    except BaseException:
+        spool.close()
+        raise
+
+
+def _check_status(response: httpx.Response) -> None:
+    status = response.status_code
+    if status == 200:
+        return
+    transient = status_error(status, "imgix", retry_after=response.headers.get("retry-after"))
+    if transient is not None:
+        raise transient
+    error = _STATUS_ERRORS.get(status)
+    detail = response.read()[:200].decode("utf-8", "replace").strip() if status in _STATUS_ERRORS else ""
+    if error is not None:
+        raise error(f"imgix refused the rendition (HTTP {status}){': ' + detail if detail else ''}")
+    raise GenericError(f"imgix answered HTTP {status}")

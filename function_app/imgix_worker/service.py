@@ -1,0 +1,114 @@
+"""The composition root: settings read once, clients built once, shared by the intake and the processor.
+
+`Worker.from_env(environ)` is what `function_app.py` and the local runner call; nothing here imports the Azure
+Functions library, so both host the very same code.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .auth import ImsAuthenticator
+from .events import EventSender
+from .imgix_urls import ImgixUrls
+from .intake import Intake
+from .jobs import decode_message
+from .processor import JobOutcome, Processor
+from .settings import Settings
+from .staging import Stager
+from .transport import http_client
+
+__all__ = ["JOBS_QUEUE", "POISON_QUEUE", "Worker", "get_worker"]
+
+JOBS_QUEUE = "jobs"
+POISON_QUEUE = "jobs-poison"
+
+
+@dataclass
+class Worker:
+    """The intake and the processor of one process."""
+
+    settings: Settings
+    intake: Intake
+    processor: Processor
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Worker:
+        """Read settings and build every client.
+
+        :raises SettingsError: naming a missing or invalid setting.
+        """
+        return cls.from_settings(Settings.from_env(environ))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Worker:
+        """Build every client from already validated settings."""
+        http = http_client(
+            timeout=settings.http_timeout_seconds,
+            ca_bundle=settings.tls_ca_bundle,
+            max_connections=max(8, settings.render_concurrency * 4),
+        )
+        stager = Stager(
+            _source_container(settings),
+            http,
+            prefix=settings.staging_prefix,
+            allowed_types=settings.allowed_source_types,
+            max_source_bytes=settings.max_source_bytes,
+        )
+        processor = Processor(
+            stager=stager,
+            urls=ImgixUrls(
+                settings.imgix_domain, secure_token=settings.imgix_secure_token, base_url=settings.imgix_base_url
+            ),
+            http=http,
+            events=EventSender(http, settings.events_url),
+            concurrency=settings.render_concurrency,
+            deadline_seconds=settings.job_deadline_seconds,
+            http_timeout=settings.http_timeout_seconds,
+            max_rendition_bytes=settings.max_rendition_bytes,
+        )
+        authenticator = ImsAuthenticator(
+            settings.ims_jwks_url,
+            org_ids=settings.ims_org_ids,
+            client_ids=settings.ims_client_ids,
+            ca_bundle=settings.tls_ca_bundle,
+        )
+        return cls(settings=settings, intake=Intake(settings, authenticator), processor=processor)
+
+    def process_message(self, message: str | bytes) -> JobOutcome:
+        """Process one `jobs` queue message."""
+        return self.processor.process(decode_message(message))
+
+    def fail_message(self, message: str | bytes) -> JobOutcome:
+        """Handle one `jobs-poison` message: every rendition gets `rendition_failed`."""
+        return self.processor.fail_job(decode_message(message), "the job could not be processed after several attempts")
+
+
+def _source_container(settings: Settings):  # type: ignore[no-untyped-def]
+    from azure.storage.blob import BlobServiceClient
+
+    if settings.imgix_source_connection_string is not None:
+        service = BlobServiceClient.from_connection_string(
+            settings.imgix_source_connection_string.reveal(),
+            connection_verify=settings.tls_ca_bundle or True,
+        )
+    else:
+        from azure.identity import DefaultAzureCredential
+
+        service = BlobServiceClient(settings.imgix_source_account_url, credential=DefaultAzureCredential())
+    return service.get_container_client(settings.imgix_source_container)
+
+
+_worker: Worker | None = None
+_worker_lock = threading.Lock()
+
+
+def get_worker(settings: Settings) -> Worker:
+    """The process's one `Worker`, built on first use (so importing the function app stays fast)."""
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            _worker = Worker.from_settings(settings)
+        return _worker

@@ -1,0 +1,146 @@
+"""HTTP plumbing shared by the steps: the httpx client, the per-job deadline, retries, and the one boundary where
+foreign exceptions (httpx, azure-core) become the worker's own.
+
+Retries: exponential backoff with full jitter, honouring `Retry-After`, for `TransientError` only, and never past the
+job's deadline (then the last error becomes a `GenericError`).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+import httpx
+
+from .errors import GenericError, RenditionError, TransientError, WorkerError
+from .logs import log
+
+__all__ = ["Deadline", "http_client", "retry", "retry_after_seconds", "status_error", "translate_errors"]
+
+T = TypeVar("T")
+
+
+def ssl_context(ca_bundle: str = "") -> ssl.SSLContext:
+    """Public CAs, plus the local platform's CA when `ca_bundle` is set (local runs only)."""
+    import certifi
+
+    ctx = ssl.create_default_context(cafile=certifi.where())
+    if ca_bundle:
+        ctx.load_verify_locations(cafile=ca_bundle)
+    return ctx
+
+
+def http_client(*, timeout: float, ca_bundle: str = "", max_connections: int = 32) -> httpx.Client:
+    """The worker's HTTP client: TLS verified, no redirects followed (a redirect could lead anywhere)."""
+    return httpx.Client(
+        verify=ssl_context(ca_bundle),
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        trust_env=False,
+    )
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A point in monotonic time by which a job must have reported every rendition."""
+
+    at: float
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(time.monotonic() + seconds)
+
+    def remaining(self) -> float:
+        return max(0.0, self.at - time.monotonic())
+
+    @property
+    def expired(self) -> bool:
+        return self.remaining() <= 0
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds from a `Retry-After` header (delta seconds or HTTP date), None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def status_error(status: int, what: str, *, retry_after: str | None = None) -> TransientError | None:
+    """A `TransientError` for 429/5xx answers (worth retrying), else None."""
+    if status == 429 or status >= 500:
+        return TransientError(
+            f"{what} answered HTTP {status}", retry_after=retry_after_seconds(retry_after), status=status
+        )
+    return None
+
+
+@contextmanager
+def translate_errors(what: str) -> Iterator[None]:
+    """Turn httpx and azure-core exceptions raised inside into the worker's errors (chained with `from`)."""
+    try:
+        yield
+    except WorkerError:
+        raise
+    except httpx.TimeoutException as exc:
+        raise TransientError(f"{what} timed out") from exc
+    except httpx.TransportError as exc:
+        raise TransientError(f"{what} failed: {type(exc).__name__}") from exc
+    except Exception as exc:
+        from azure.core.exceptions import AzureError, HttpResponseError
+
+        if isinstance(exc, HttpResponseError):
+            status = exc.status_code or 0
+            code = getattr(exc, "error_code", None) or ""
+            transient = status_error(status, what)
+            if transient is not None:
+                raise transient from exc
+            raise GenericError(f"{what} failed with HTTP {status} {code}".rstrip()) from exc
+        if isinstance(exc, AzureError):
+            raise TransientError(f"{what} failed: {type(exc).__name__}") from exc
+        raise
+
+
+def retry(
+    operation: Callable[[], T],
+    *,
+    deadline: Deadline,
+    what: str,
+    base_delay: float = 0.25,
+    max_delay: float = 8.0,
+    max_attempts: int = 8,
+    context: dict[str, object] | None = None,
+) -> T:
+    """Run `operation`, retrying `TransientError`s with backoff and jitter until it succeeds or time runs out.
+
+    :raises RenditionError: the operation's own error, or `GenericError` once retries are exhausted.
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            with translate_errors(what):
+                return operation()
+        except TransientError as exc:
+            delay = random.uniform(0, min(max_delay, base_delay * 2 ** (attempt - 1)))
+            if exc.retry_after is not None:
+                delay = max(delay, exc.retry_after)
+            if attempt >= max_attempts or delay >= deadline.remaining():
+                raise GenericError(f"{exc.message} (gave up after {attempt} attempts)") from exc
+            log("retrying", what=what, attempt=attempt, delay=round(delay, 3), error=exc.message, **(context or {}))
+            time.sleep(delay)  # backoff between attempts of a failing remote call
+        except RenditionError:
+            raise

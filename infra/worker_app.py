@@ -1,0 +1,88 @@
+"""The worker's Flex Consumption plan and function app.
+
+`site_config` is passed as a plain dict on purpose: the SDK's `SiteConfigArgs` injects defaults
+(`netFrameworkVersion: v4.6`, ...) that Flex Consumption rejects in some regions (pulumi-azure-native#4168);
+a dict sends only what is written here. The runtime goes in `function_app_config`, never `linuxFxVersion`.
+"""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_azure_native import resources, web
+
+from infra.config import StackConfig
+from infra.naming import Namer
+
+__all__ = ["PYTHON_VERSION", "build_worker_app"]
+
+PYTHON_VERSION = "3.11"
+
+
+def build_worker_app(
+    namer: Namer,
+    config: StackConfig,
+    rg: resources.ResourceGroup,
+    tags: dict[str, str],
+    *,
+    app_settings: dict[str, pulumi.Input[str]],
+    deployment_container_url: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> web.WebApp:
+    """Declare the FC1 plan, the function app, and switch off basic-auth publishing."""
+    opts = pulumi.ResourceOptions(parent=parent)
+    plan = web.AppServicePlan(
+        "plan",
+        name=namer.name("app_service_plan"),
+        resource_group_name=rg.name,
+        location=config.location,
+        kind="functionapp",
+        reserved=True,  # Linux: Flex Consumption runs only on Linux
+        sku=web.SkuDescriptionArgs(name="FC1", tier="FlexConsumption"),
+        tags=tags,
+        opts=opts,
+    )
+    site_config: web.SiteConfigArgsDict = {
+        "app_settings": [{"name": k, "value": v} for k, v in sorted(app_settings.items())],
+        "min_tls_version": web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
+        "scm_min_tls_version": web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
+        "ftps_state": web.FtpsState.DISABLED,
+        "http20_enabled": True,
+        "remote_debugging_enabled": False,
+    }
+    app = web.WebApp(
+        "worker",
+        name=namer.name("function_app"),
+        resource_group_name=rg.name,
+        location=config.location,
+        kind="functionapp,linux",
+        server_farm_id=plan.id,
+        https_only=True,
+        client_cert_enabled=False,  # callers are Adobe's relay (HMAC) and AEM's IMS tokens, not client certificates
+        # Public: the App Builder relay calls it from I/O Runtime's changing addresses.
+        public_network_access="Enabled",
+        identity=web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
+        site_config=site_config,
+        function_app_config=web.FunctionAppConfigArgs(
+            deployment=web.FunctionsDeploymentArgs(
+                storage=web.FunctionsDeploymentStorageArgs(
+                    type=web.FunctionsDeploymentStorageType.BLOB_CONTAINER,
+                    value=deployment_container_url,
+                    authentication=web.FunctionsDeploymentStorageAuthenticationArgs(
+                        type=web.AuthenticationType.SYSTEM_ASSIGNED_IDENTITY
+                    ),
+                )
+            ),
+            runtime=web.FunctionsRuntimeArgs(name=web.RuntimeName.PYTHON, version=PYTHON_VERSION),
+            scale_and_concurrency=web.FunctionsScaleAndConcurrencyArgs(
+                maximum_instance_count=config.max_instance_count,
+                instance_memory_mb=config.instance_memory_mb,
+            ),
+        ),
+        tags=tags,
+        opts=opts,
+    )
+    # No FTP or SCM basic auth: code is published with an Entra token (infra/code_deployment.py).
+    child = pulumi.ResourceOptions(parent=app)
+    web.WebAppFtpAllowed("worker-ftp-basic-auth", name=app.name, resource_group_name=rg.name, allow=False, opts=child)
+    web.WebAppScmAllowed("worker-scm-basic-auth", name=app.name, resource_group_name=rg.name, allow=False, opts=child)
+    return app

@@ -1,0 +1,78 @@
+"""`fallbacks(params)`: what the local renderer does differently from imgix for a request, in plain words.
+
+Meant for the demo report next to each rendition. Parameters that are not imgix's (`ixlib`, ...) are ignored by both
+and not reported; imgix parameters the renderer does not implement are reported once per family (`trim` for
+`trim` and `trim-md`, ...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+
+from local_platform.renderer.catalog import PARAMETERS
+from local_platform.renderer.cropping import chain
+from local_platform.renderer.errors import RenderError
+from local_platform.renderer.geometry import fit_mode
+from local_platform.renderer.params import Params
+
+__all__ = ["IMPLEMENTED", "fallbacks"]
+
+# The imgix parameters this renderer reads (canonical names).
+IMPLEMENTED = frozenset({
+    "w", "h", "fit", "crop", "ar", "rect", "dpr", "fp-x", "fp-y", "fp-z", "pad", "pad-left", "pad-top",
+    "pad-right", "pad-bottom", "bri", "con", "exp", "gam", "sat", "hue", "sharp", "usm", "usmrad", "blur",
+    "invert", "monochrome", "sepia", "px", "flip", "rot", "rot-type", "orient", "fm", "q", "auto", "lossless",
+    "chromasub", "jpg-progressive", "dpi", "cs", "bg", "mask", "mask-bg", "corner-radius", "fill", "fill-color",
+    "expires",
+})  # fmt: skip
+# Families whose whole meaning is an overlay or service that cannot run locally: one note each.
+_OVERLAYS = {
+    "mark": "mark: remote watermark not fetched locally, ignored",
+    "txt": "txt: text overlay not drawn locally, ignored",
+    "blend": "blend: blend overlay not applied locally, ignored",
+}
+
+
+def fallbacks(params: Mapping[str, str]) -> list[str]:
+    """Notes on where this request renders differently from imgix (empty when it should match closely)."""
+    try:
+        p = Params(params)
+    except RenderError:
+        return []
+    notes: list[str] = []
+    with contextlib.suppress(RenderError):  # an invalid value is a 400, not a fallback
+        notes += _size_notes(p)
+    mask = (p.get("mask") or "").lower()
+    if mask and mask not in ("ellipse", "corners"):
+        notes.append("mask: mask image not fetched locally, ignored")
+    fill = (p.get("fill") or "").lower()
+    if fill in ("gen", "generative", "gradient"):
+        notes.append(f"fill={fill}: not available locally, used a solid fill-color")
+    for mode in sorted(set(p.items("auto")) & {"enhance", "redeye", "true"}):
+        notes.append(f"auto={mode}: not applied locally")
+    if (p.get("cs") or "").lower() in ("srgb", "adobergb1998", "tinysrgb"):
+        notes.append("cs: no colour-space conversion locally, the source's ICC profile is kept")
+    reported: set[str] = set()
+    for name in sorted(n for n in p.names() if n in PARAMETERS and n not in IMPLEMENTED):
+        family = name.split("-")[0]
+        if family in IMPLEMENTED or family in reported or name.startswith(("fill-gen", "fill-gradient")):
+            continue
+        reported.add(family if family in PARAMETERS else name)
+        notes.append(
+            _OVERLAYS.get(family) or f"{family if family in PARAMETERS else name}: not implemented locally, ignored"
+        )
+    return notes
+
+
+def _size_notes(p: Params) -> list[str]:
+    notes = []
+    if "facearea" in p.items("fit"):
+        notes.append(f"fit=facearea: no face detection locally, used fit={fit_mode(p)}")
+    modes = chain(p)
+    if "faces" in modes and fit_mode(p) in ("crop", "min"):
+        smart = [m for m in modes if m in ("entropy", "edges", "focalpoint")]
+        anchors = [m for m in modes if m in ("top", "bottom", "left", "right")]
+        used = smart[0] if smart else ",".join(anchors) + " anchor" if anchors else "a centred crop"
+        notes.append(f"crop=faces: no face detection locally, used {used}")
+    return notes

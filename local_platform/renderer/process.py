@@ -1,0 +1,107 @@
+"""`RendererProcess`: the renderer's HTTPS server as a subprocess, for tests, the local runner and benchmarks.
+
+The SAS and the secure token reach the child through its environment, never its command line (`ps` shows that).
+The child runs in its own process group, which `stop()` ends.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from local_platform.azurite import free_port, wait_for_port
+from local_platform.paths import ROOT
+from local_platform.renderer.__main__ import SAS_ENV, TOKEN_ENV
+from local_platform.tls import TlsFiles
+
+__all__ = ["RendererProcess"]
+
+
+@dataclass
+class RendererProcess:
+    """A running local renderer on https://localhost:<port>."""
+
+    port: int
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        container_url: str,
+        sas: str,
+        secure_token: str | None,
+        prefix: str = "",
+        tls: TlsFiles,
+        log_file: Path | None = None,
+        max_source_bytes: int | None = None,
+        max_pixels: int | None = None,
+    ) -> RendererProcess:
+        """Start the renderer for a container (read with `sas`) and wait until it accepts connections.
+
+        `tls.ca_cert` is trusted for the container URL; `tls.cert`/`tls.key` serve HTTPS for `localhost`.
+        Without `secure_token`, signatures are not enforced.
+        """
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if k not in (SAS_ENV, TOKEN_ENV)}
+        env[SAS_ENV] = sas
+        if secure_token:
+            env[TOKEN_ENV] = secure_token
+        cmd = [
+            sys.executable, "-m", "local_platform.renderer",
+            "--port", str(port),
+            "--container-url", container_url,
+            "--prefix", prefix,
+            "--ca-file", str(tls.ca_cert),
+            "--cert", str(tls.cert),
+            "--key", str(tls.key),
+        ]  # fmt: skip
+        if max_source_bytes is not None:
+            cmd += ["--max-source-bytes", str(max_source_bytes)]
+        if max_pixels is not None:
+            cmd += ["--max-pixels", str(max_pixels)]
+        log = open(log_file, "ab") if log_file else subprocess.DEVNULL
+        try:
+            process = subprocess.Popen(
+                cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        finally:
+            if log is not subprocess.DEVNULL:
+                log.close()  # the child holds its own copy
+        renderer = cls(port=port, process=process)
+        try:
+            wait_for_port(port, process=process, timeout=30)
+        except BaseException:
+            renderer.stop()
+            raise
+        return renderer
+
+    @property
+    def url(self) -> str:
+        return f"https://localhost:{self.port}"
+
+    def stop(self) -> None:
+        """End the renderer's process group."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait()
+
+    def __enter__(self) -> RendererProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,141 @@
+"""`render(data, params)`: imgix's Rendering API on bytes, without HTTP. The server calls it for every request.
+
+Order of operations (close to imgix's; the module of each step says how it reads its parameters):
+
+1. decode: first frame only; the pixel count is checked before any pixel is decoded (decompression bombs → 422);
+   a file Pillow cannot identify passes through unchanged unless it claims to be a format Pillow reads (→ 421)
+2. orient: `orient`, else the EXIF orientation                                  (orientation.py)
+3. rect: cut the source region                                                  (geometry.py)
+4. size: `w`/`h`/`dpr`/`ar`/`fit`/`crop`/`fp-*`, room for `pad`, 8192 px limit  (geometry.py, cropping.py)
+5. adjust: `exp`, `bri`, `gam`, `con`, `sat`, `hue`, `sharp`, `usm`            (adjust.py)
+6. stylize: `px`, `blur`, `monochrome`, `sepia`, `invert`                      (adjust.py)
+7. rotate and flip: `rot`/`rot-type`, `flip`                                    (orientation.py)
+8. mask: `mask=ellipse|corners`, `corner-radius`, `mask-bg`                     (compose.py)
+9. pad, then bg: `pad*`, `bg`                                                   (compose.py)
+10. output: format and quality, `auto=format,compress`                          (output.py)
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from PIL import Image, UnidentifiedImageError
+
+from local_platform.renderer import adjust, compose, geometry, orientation, output
+from local_platform.renderer.errors import RenderError
+from local_platform.renderer.params import Params
+
+__all__ = ["MAX_PIXELS", "Rendered", "render"]
+
+MAX_PIXELS = 100_000_000  # refuse sources over 100 megapixels before decoding them
+
+# Content types of formats Pillow reads: a file that claims one of these and cannot be decoded is corrupt (421).
+_READABLE_TYPES = {
+    "image/jpeg", "image/jpg", "image/pjpeg", "image/png", "image/apng", "image/gif", "image/webp", "image/bmp",
+    "image/x-ms-bmp", "image/tiff", "image/avif", "image/x-icon", "image/vnd.microsoft.icon", "image/jp2",
+}  # fmt: skip
+# Leading bytes of the same formats, for files stored with a generic content type.
+_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered image (or the source passed through untouched when it is not an image Pillow reads)."""
+
+    body: bytes
+    content_type: str
+    width: int
+    height: int
+    vary_accept: bool = False
+    passed_through: bool = False
+
+
+def render(
+    data: bytes,
+    params: Mapping[str, str],
+    *,
+    accept: str = "",
+    content_type: str = "",
+    max_pixels: int = MAX_PIXELS,
+) -> Rendered:
+    """Render `data` (the source file) for imgix `params` (decoded query parameters).
+
+    `accept` is the request's Accept header (for `auto=format`); `content_type` the source's stored type.
+    Raises RenderError: 400 invalid parameter value, 421 corrupt image, 422 image over `max_pixels`.
+    """
+    p = Params(params)
+    _check_expiry(p)
+    image = _decode(data, content_type, max_pixels)
+    if image is None:
+        return Rendered(data, content_type or "application/octet-stream", 0, 0, passed_through=True)
+    output.requested(p)  # a bad `fm`/`auto` is a 400 before any work
+    source_format = image.format
+    animated = getattr(image, "n_frames", 1) > 1
+    icc_profile = image.info.get("icc_profile")
+
+    image = _working_mode(orientation.orient(image, p))
+    image = geometry.rect(image, p)
+    image = geometry.resize(image, p)
+    image = adjust.adjust(image, p)
+    image = adjust.stylize(image, p)
+    image = orientation.flip(orientation.rotate(image, p), p)
+    image = compose.mask(image, p)
+    image = compose.background(compose.pad(image, p), p)
+    image = geometry.cap(image)
+
+    fmt = output.choose(
+        p,
+        accept=accept,
+        source_format=source_format,
+        transparent=compose.is_transparent(image),
+        animated=animated,
+    )
+    body = output.encode(image, fmt, p, icc_profile=icc_profile)
+    return Rendered(
+        body,
+        fmt.content_type,
+        image.width,
+        image.height,
+        vary_accept=output.varies_by_accept(p),
+    )
+
+
+def _check_expiry(params: Params) -> None:
+    """`expires` (Unix time): past it, imgix answers 404."""
+    if "expires" in params and params.number("expires", default=0, lo=0, hi=1e12) < time.time():
+        raise RenderError(404, "this URL has expired")
+
+
+def _decode(data: bytes, content_type: str, max_pixels: int) -> Image.Image | None:
+    """Open the first frame; None when the file is not an image Pillow reads (it passes through)."""
+    try:
+        image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise RenderError(422, "source image is too large to render (decompression bomb protection)") from None
+    except UnidentifiedImageError:
+        if content_type.split(";")[0].strip().lower() in _READABLE_TYPES or data.startswith(_MAGIC):
+            raise RenderError(421, "source image failed verification (corrupt or unreadable)") from None
+        return None
+    width, height = image.size
+    if width * height > max_pixels:
+        raise RenderError(
+            422,
+            f"source image is {width}x{height} ({width * height / 1e6:.0f} megapixels); "
+            f"the local renderer's limit is {max_pixels / 1e6:.0f} megapixels",
+        )
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
+        raise RenderError(421, "source image failed verification (corrupt or truncated)") from None
+    return image
+
+
+def _working_mode(image: Image.Image) -> Image.Image:
+    """RGB, or RGBA when the source has any transparency (palette transparency included)."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        image = image.convert("I").point(lambda v: v / 256).convert("L")  # 16-bit grey: keep the top 8 bits
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info
+    return image.convert("RGBA" if has_alpha else "RGB")
