@@ -212,7 +212,8 @@ class AssetComputeClient:
     ) -> JobResult:
         """Run one job for `source` with these rendition instructions (no `worker`/`target`: added here).
 
-        :raises AssetComputeError: if the worker refuses the job or cannot be reached.
+        :raises AssetComputeError: if the worker refuses the job, or the worker or the journal cannot be reached.
+        :raises azure.core.exceptions.AzureError: if the AEM storage cannot be used.
         """
         options = targets or self.targets
         mimetype = aem_mimetype(source)
@@ -271,12 +272,15 @@ class AssetComputeClient:
         return activation_id if isinstance(activation_id, str) else None
 
     def _poll(self, request_id: str, *, count: int, timeout: float) -> list[dict[str, Any]]:
-        response = self._http.get(
-            f"{self.journal_url}/{request_id}",
-            params={"count": count, "timeout": f"{timeout:.1f}"},
-            timeout=timeout + 30.0,
-        )
-        response.raise_for_status()
+        try:
+            response = self._http.get(
+                f"{self.journal_url}/{request_id}",
+                params={"count": count, "timeout": f"{timeout:.1f}"},
+                timeout=timeout + 30.0,
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise AssetComputeError(f"event journal unusable: {type(exc).__name__}: {exc}") from None
         events = response.json()
         return [e for e in events if isinstance(e, dict)] if isinstance(events, list) else []
 

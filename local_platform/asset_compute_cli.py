@@ -15,6 +15,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+import httpx
+from azure.core.exceptions import AzureError
+
 from imgix_worker.redaction import redact
 from local_platform.asset_compute import AssetComputeClient, AssetComputeError, JobResult, RenditionResult
 from local_platform.asset_compute_storage import TargetOptions
@@ -142,7 +145,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
                         on_result=lambda r, path=path: bar.advance(f"{path.name} {r.name}: {_outcome(r)}"),
                     )
                 )
-    except (KeyError, AssetComputeError) as exc:
+    except (KeyError, AssetComputeError, AzureError, httpx.HTTPError, OSError) as exc:
         bar.close()
         err.write(redact(f"error: {exc}") + "\n")
         return 2

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 import httpx
 
 from .delivery import deliver
-from .errors import GenericError, RenditionError
+from .errors import GenericError, RenditionError, WorkerError
 from .events import EventSender, created_event, failed_event
 from .imgix_urls import ImgixUrls
 from .instructions import imgix_params
 from .jobs import Job
+from .ledger import EventLedger
 from .logs import log
 from .rendering import fetch_rendition
 from .staging import StagedSource, Stager
@@ -49,24 +50,46 @@ class JobOutcome:
 
 
 class _Reporter:
-    """Sends at most one event per rendition, whichever thread gets there first."""
+    """Sends at most one event per rendition, whichever thread gets there first, and marks it in the ledger."""
 
-    def __init__(self, job: Job, sender: EventSender, outcome: JobOutcome) -> None:
+    def __init__(self, job: Job, sender: EventSender, ledger: EventLedger, outcome: JobOutcome) -> None:
         self._job = job
         self._sender = sender
+        self._ledger = ledger
         self._outcome = outcome
         self._lock = threading.Lock()
+        try:
+            self.already_reported = ledger.reported(job.job_id)
+        except WorkerError as exc:  # without the ledger a redelivery may repeat events: better than none
+            log("report markers unreadable", level=logging.WARNING, error=exc.message, job_id=job.job_id)
+            self.already_reported = set()
+
+    def pending(self) -> list[int]:
+        """Renditions without an event yet (from this run or an earlier delivery of the message)."""
+        with self._lock:
+            return [
+                i
+                for i in range(len(self._job.renditions))
+                if i not in self.already_reported and i not in self._outcome.results
+            ]
+
+    def _send(self, index: int, event: dict[str, object]) -> None:
+        self._sender.send(self._job, event)
+        try:
+            self._ledger.record(self._job.job_id, index)
+        except WorkerError as exc:
+            log("report marker not written", level=logging.WARNING, error=exc.message, job_id=self._job.job_id)
 
     def claim(self, index: int, kind: str, reason: str | None) -> bool:
         with self._lock:
-            if index in self._outcome.results:
+            if index in self._outcome.results or index in self.already_reported:
                 return False
             self._outcome.results[index] = (kind, reason)
             return True
 
     def created(self, index: int, metadata: dict[str, object]) -> None:
         if self.claim(index, "rendition_created", None):
-            self._sender.send(self._job, created_event(self._job, self._job.renditions[index], metadata))
+            self._send(index, created_event(self._job, self._job.renditions[index], metadata))
 
     def failed(self, index: int, error: RenditionError) -> None:
         if self.claim(index, "rendition_failed", error.reason):
@@ -80,7 +103,7 @@ class _Reporter:
                 reason=error.reason,
                 error=error.message,
             )
-            self._sender.send(self._job, failed_event(self._job, rendition, error))
+            self._send(index, failed_event(self._job, rendition, error))
 
     def done(self, index: int) -> bool:
         with self._lock:
@@ -94,6 +117,7 @@ class Processor:
         self,
         *,
         stager: Stager,
+        ledger: EventLedger,
         urls: ImgixUrls,
         http: httpx.Client,
         events: EventSender,
@@ -103,6 +127,7 @@ class Processor:
         max_rendition_bytes: int,
     ) -> None:
         self._stager = stager
+        self._ledger = ledger
         self._urls = urls
         self._http = http
         self._events = events
@@ -117,19 +142,21 @@ class Processor:
         deadline = Deadline.after(self._deadline_seconds)
         work_deadline = Deadline(deadline.at - REPORT_RESERVE_SECONDS)
         outcome = JobOutcome()
-        reporter = _Reporter(job, self._events, outcome)
+        reporter = _Reporter(job, self._events, self._ledger, outcome)
         fields = {"request_id": job.request_id, "job_id": job.job_id}
-        log("job started", renditions=len(job.renditions), **fields)
+        log("job started", renditions=len(job.renditions), already_reported=len(reporter.already_reported), **fields)
         try:
+            if not reporter.pending():
+                return outcome
             staged = self._stager.stage(job, work_deadline)
             log("source staged", mimetype=staged.mimetype, size=staged.size, **fields)
             self._render_all(job, staged, reporter, work_deadline)
         except RenditionError as error:
-            for index in range(len(job.renditions)):
+            for index in reporter.pending():
                 reporter.failed(index, error)
         except Exception as exc:
             log("job error", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}", **fields)
-            for index in range(len(job.renditions)):
+            for index in reporter.pending():
                 reporter.failed(index, GenericError("the worker failed unexpectedly"))
         finally:
             try:
@@ -148,8 +175,8 @@ class Processor:
     def fail_job(self, job: Job, message: str) -> JobOutcome:
         """Report every rendition of a job that cannot be processed (poison queue) as failed, and clean up."""
         outcome = JobOutcome()
-        reporter = _Reporter(job, self._events, outcome)
-        for index in range(len(job.renditions)):
+        reporter = _Reporter(job, self._events, self._ledger, outcome)
+        for index in reporter.pending():
             reporter.failed(index, GenericError(message))
         self._stager.remove(job)
         return outcome
@@ -160,7 +187,7 @@ class Processor:
         try:
             futures: dict[Future[None], int] = {
                 pool.submit(self._one, job, index, staged, reporter, deadline, cancelled): index
-                for index in range(len(job.renditions))
+                for index in reporter.pending()
             }
             pending = set(futures)
             while pending and not deadline.expired:

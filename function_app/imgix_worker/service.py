@@ -15,6 +15,7 @@ from .events import EventSender
 from .imgix_urls import ImgixUrls
 from .intake import Intake
 from .jobs import decode_message
+from .ledger import EventLedger
 from .processor import JobOutcome, Processor
 from .settings import Settings
 from .staging import Stager
@@ -50,8 +51,9 @@ class Worker:
             ca_bundle=settings.tls_ca_bundle,
             max_connections=max(8, settings.render_concurrency * 4),
         )
+        container = _source_container(settings)
         stager = Stager(
-            _source_container(settings),
+            container,
             http,
             prefix=settings.staging_prefix,
             allowed_types=settings.allowed_source_types,
@@ -59,6 +61,7 @@ class Worker:
         )
         processor = Processor(
             stager=stager,
+            ledger=EventLedger(container, prefix=settings.staging_prefix),
             urls=ImgixUrls(
                 settings.imgix_domain, secure_token=settings.imgix_secure_token, base_url=settings.imgix_base_url
             ),

@@ -110,11 +110,11 @@ class Stager:
         """Delete the job's staged source; a missing blob is fine (the lifecycle rule is the backstop)."""
         from azure.core.exceptions import ResourceNotFoundError
 
-        try:
-            with translate_errors("deleting the staged source"):
+        with translate_errors("deleting the staged source"):
+            try:
                 self._container.delete_blob(self.blob_name(job), delete_snapshots="include")
-        except ResourceNotFoundError:
-            pass
+            except ResourceNotFoundError:
+                pass
 
     def _check_size(self, size: int) -> None:
         if size <= 0:

@@ -15,13 +15,11 @@ from pathlib import Path
 
 from PIL import Image
 
+from local_platform.renderer.process import SAS_ENV, TOKEN_ENV
 from local_platform.renderer.render import MAX_PIXELS
 from local_platform.renderer.server import RendererConfig, serve
 from local_platform.renderer.source import MAX_SOURCE_BYTES, BlobSource
 from local_platform.tls import TlsFiles, server_context
-
-SAS_ENV = "IMGIX_RENDERER_SAS"
-TOKEN_ENV = "IMGIX_RENDERER_SECURE_TOKEN"  # noqa: S105 - the variable's name, not a token
 
 
 def _secret(path: Path | None, env: str) -> str | None:

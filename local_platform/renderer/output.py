@@ -81,6 +81,7 @@ _FROM_SOURCE = {
     "JPEG2000": "jp2",
 }
 _CHROMA = {"444": 0, "422": 1, "420": 2}
+_COLOUR_SPACES = ("origin", "srgb", "adobergb1998", "tinysrgb", "strip")
 
 
 def _writable(name: str) -> bool:
@@ -97,11 +98,18 @@ def auto(params: Params) -> set[str]:
 
 
 def requested(params: Params) -> str | None:
-    """The `fm` asked for, checked early: a 400 for a value imgix does not know or this renderer cannot write."""
+    """The `fm` asked for, with the other output options checked early (a 400 before any work): a 400 for a value
+    imgix does not know or a format this renderer cannot write."""
     fm = params.choice("fm", FM_VALUES)
     if fm is not None and not _writable(fm):
         raise RenderError(400, f"fm: {fm!r} cannot be produced by the local renderer")
     auto(params)
+    params.choice("chromasub", _CHROMA)
+    params.choice("cs", _COLOUR_SPACES)
+    params.number("q", default=75, lo=0, hi=100)
+    params.number("dpi", default=72, lo=1, hi=10000)
+    params.boolean("lossless")
+    params.boolean("jpg-progressive")
     return fm
 
 
@@ -136,7 +144,7 @@ def encode(image: Image.Image, fmt: Format, params: Params, *, icc_profile: byte
     options: dict[str, object] = {}
     if fmt.lossy:
         options["quality"] = quality
-    cs = params.choice("cs", ("origin", "srgb", "adobergb1998", "tinysrgb", "strip"))
+    cs = params.choice("cs", _COLOUR_SPACES)
     if icc_profile and cs != "strip" and ("compress" not in modes or cs in ("origin", "srgb")):
         options["icc_profile"] = icc_profile
     dpi = params.get("dpi")

@@ -15,10 +15,13 @@ from pathlib import Path
 
 from local_platform.azurite import free_port, wait_for_port
 from local_platform.paths import ROOT
-from local_platform.renderer.__main__ import SAS_ENV, TOKEN_ENV
 from local_platform.tls import TlsFiles
 
-__all__ = ["RendererProcess"]
+__all__ = ["SAS_ENV", "TOKEN_ENV", "RendererProcess"]
+
+# Where the child (`python -m local_platform.renderer`) finds its secrets when no file is given.
+SAS_ENV = "IMGIX_RENDERER_SAS"
+TOKEN_ENV = "IMGIX_RENDERER_SECURE_TOKEN"  # noqa: S105 - the variable's name, not a token
 
 
 @dataclass

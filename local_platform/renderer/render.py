@@ -119,6 +119,8 @@ def _decode(data: bytes, content_type: str, max_pixels: int) -> Image.Image | No
         if content_type.split(";")[0].strip().lower() in _READABLE_TYPES or data.startswith(_MAGIC):
             raise RenderError(421, "source image failed verification (corrupt or unreadable)") from None
         return None
+    except Exception:  # a recognised format whose header is broken: Pillow raises OSError, SyntaxError, struct.error...
+        raise RenderError(421, "source image failed verification (corrupt header)") from None
     width, height = image.size
     if width * height > max_pixels:
         raise RenderError(
@@ -128,7 +130,9 @@ def _decode(data: bytes, content_type: str, max_pixels: int) -> Image.Image | No
         )
     try:
         image.load()
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        raise RenderError(422, "source image is too large to render (decompression bomb protection)") from None
+    except Exception:  # truncated or corrupt pixel data, whatever the decoder raises
         raise RenderError(421, "source image failed verification (corrupt or truncated)") from None
     return image
 

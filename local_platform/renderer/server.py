@@ -34,6 +34,7 @@ __all__ = ["RendererConfig", "RendererServer"]
 
 MAX_URI = 8000  # imgix answers 414 above this
 _HANDSHAKE_TIMEOUT = 10.0
+_LOG_LINE = 600
 _SIGNATURE_IN_LOG = re.compile(r"([?&](?:s|sig)=)[^&\s\"]+")  # imgix `s` and SAS `sig`
 
 
@@ -79,7 +80,9 @@ class RendererServer(ThreadingHTTPServer):
 
 
 def log(server: RendererServer, message: str) -> None:
-    """One line on stderr, with signatures and configured secrets masked."""
+    """One line on stderr, with signatures and configured secrets masked, and long lines shortened."""
+    if len(message) > _LOG_LINE:
+        message = message[: _LOG_LINE - 3] + "..."
     message = server.config.source.redact(_SIGNATURE_IN_LOG.sub(r"\1***", message))
     if server.config.secure_token:
         message = message.replace(server.config.secure_token, "***")
@@ -167,6 +170,12 @@ class RendererHandler(BaseHTTPRequestHandler):
             headers["Vary"] = "Accept"
         return rendered.body, rendered.content_type, headers
 
+    def _has_body(self) -> bool:
+        headers = getattr(self, "headers", None)
+        if headers is None:
+            return False
+        return headers.get("Content-Length", "0").strip() not in ("", "0") or "Transfer-Encoding" in headers
+
     def _send(
         self,
         status: int,
@@ -182,6 +191,9 @@ class RendererHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
+            if self._has_body():
+                self.send_header("Connection", "close")  # the body is never read: it cannot precede a next request
+                self.close_connection = True
             self.end_headers()
             if send_body and self.command != "HEAD":
                 self.wfile.write(body)

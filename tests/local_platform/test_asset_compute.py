@@ -14,7 +14,7 @@ from local_platform.adobe_services import AdobeServices
 from local_platform.asset_compute import AssetComputeClient, AssetComputeError
 from local_platform.asset_compute_cli import main, read_env_file
 from local_platform.asset_compute_storage import MIB, TargetOptions, block_id
-from local_platform.azurite import Azurite
+from local_platform.azurite import Azurite, free_port
 from local_platform.ims import LOCAL_ORG_ID
 from profiles import Profile, RenditionSpec, load_profile
 
@@ -237,3 +237,17 @@ def test_cli_without_platform_env_exits_2(tmp_path: Path, photo: Path) -> None:
 
 def test_small_parts_fixture_makes_several_blocks() -> None:
     assert SMALL_PARTS.url_count() == 16
+
+
+def test_cli_with_worker_down_exits_2_without_secrets(
+    azurite: Azurite, adobe_services: AdobeServices, fake_worker: FakeWorker, photo: Path, tmp_path: Path
+) -> None:
+    env = write_env(tmp_path / "env", azurite, adobe_services, fake_worker)
+    env.write_text(env.read_text().replace(fake_worker.url, f"https://localhost:{free_port()}/api/worker"))
+    profile = tmp_path / "p.yaml"
+    profile.write_text(json.dumps({"name": "p", "renditions": [{"name": "a", "extension": "jpg"}]}))
+    stdout, stderr = io.StringIO(), io.StringIO()
+    args = ["process", str(photo), "--profile", str(profile), "--out", str(tmp_path), "--env-file", str(env)]
+    assert main(args, stdout=stdout, stderr=stderr) == 2
+    assert "worker unreachable" in stderr.getvalue()
+    assert "sig=" not in stderr.getvalue() and "AccountKey" not in stderr.getvalue()

@@ -293,3 +293,12 @@ def test_cases_run_through_the_real_client(client: AssetComputeClient, tmp_path:
     result = run_cases(client, cases, tmp_path / "out", tmp_path / "junit.xml")
     assert [(o.name, o.status) for o in result.outcomes] == [("broken", "passed"), ("copy", "passed")]
     assert (tmp_path / "out" / "copy" / "copy.jpg").exists()
+
+
+def test_shipped_cases_are_well_formed() -> None:
+    cases = discover_cases(Path(__file__).parents[1] / "cases")
+    assert len(cases) >= 10
+    for case in cases:
+        assert case.invalid is None, case.name
+        assert case.source is not None and case.source.exists(), case.name
+        assert case.expected_error is not None or "fmt" in case.params, case.name

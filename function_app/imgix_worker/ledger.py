@@ -1,0 +1,40 @@
+"""Which renditions of a job have already been reported: one empty marker blob per sent event.
+
+A queue message comes back when an instance dies mid-job; the redelivered job skips what was already reported, so
+each rendition gets one terminal event (at least once: a crash between sending and marking repeats one event).
+Markers live beside the staged source (`<prefix>/<jobId>/reported/<index>`) and the lifecycle rule removes them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .transport import translate_errors
+
+if TYPE_CHECKING:
+    from azure.storage.blob import ContainerClient
+
+__all__ = ["EventLedger"]
+
+
+class EventLedger:
+    """Reads and writes the per-job report markers."""
+
+    def __init__(self, container: ContainerClient, *, prefix: str) -> None:
+        self._container = container
+        self._prefix = prefix
+
+    def _folder(self, job_id: str) -> str:
+        return f"{self._prefix}/{job_id}/reported/"
+
+    def reported(self, job_id: str) -> set[int]:
+        """Indexes of the renditions of `job_id` that already have their event."""
+        folder = self._folder(job_id)
+        with translate_errors("reading the job's report markers"):
+            names = [blob.name for blob in self._container.list_blobs(name_starts_with=folder)]
+        return {int(name[len(folder) :]) for name in names if name[len(folder) :].isdigit()}
+
+    def record(self, job_id: str, index: int) -> None:
+        """Mark rendition `index` of `job_id` as reported."""
+        with translate_errors("writing a report marker"):
+            self._container.upload_blob(f"{self._folder(job_id)}{index}", b"", overwrite=True)

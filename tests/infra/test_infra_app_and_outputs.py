@@ -1,0 +1,148 @@
+"""App settings against the worker's SETTINGS, stack outputs, isolation between stacks and idempotence."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from imgix_worker.settings import SETTINGS, Settings
+from infra.app_settings import LOCAL_ONLY_SETTINGS, PLATFORM_SETTING_PREFIXES
+from infra.mock_run import StackRun, run_stack
+from profiles import load_profiles
+
+PROJECT = "aem-imgix-renditions"
+
+
+def _app_settings(run: StackRun) -> dict[str, str]:
+    site = run.one("azure-native:web:WebApp", "worker").inputs["siteConfig"]
+    return {pair["name"]: pair["value"] for pair in site["appSettings"]}
+
+
+def test_app_settings_are_the_workers_settings_plus_platform_ones(run: StackRun) -> None:
+    settings = _app_settings(run)
+    known = {s.name for s in SETTINGS}
+    for name in settings:
+        if not name.startswith(PLATFORM_SETTING_PREFIXES):
+            assert name in known, f"{run.stack}: app setting {name} is not a worker setting (imgix_worker/settings.py)"
+    for setting in SETTINGS:
+        if setting.default is None:
+            assert settings.get(setting.name), f"{run.stack}: required worker setting {setting.name} is not set"
+    for local_only in LOCAL_ONLY_SETTINGS:
+        assert local_only not in settings, f"{run.stack}: {local_only} is for local runs only"
+    assert "AzureWebJobsStorage" not in settings, f"{run.stack}: host storage must use identity, not a string"
+    assert settings["AzureWebJobsStorage__accountName"] == run.one(
+        "azure-native:storage:StorageAccount", "runtime"
+    ).physical_name
+    assert settings["AzureWebJobsStorage__credential"] == "managedidentity"
+    assert not any(k.startswith(("FUNCTIONS_WORKER_RUNTIME", "WEBSITE_RUN_FROM_PACKAGE")) for k in settings)
+
+
+def test_secret_settings_are_key_vault_references(run: StackRun) -> None:
+    settings = _app_settings(run)
+    vault = run.one("azure-native:keyvault:Vault", "vault").physical_name
+    for name, secret in (("IMGIX_SECURE_TOKEN", "imgix-secure-token"), ("RELAY_HMAC_KEY", "relay-hmac-key")):
+        expected = f"@Microsoft.KeyVault(SecretUri=https://{vault}.vault.azure.net/secrets/{secret})"
+        assert settings[name] == expected, f"{run.stack}: {name} must be a versionless Key Vault reference"
+    for value in run.secret_values:
+        assert value not in json.dumps(settings), f"{run.stack}: a secret config value reached the app settings"
+
+
+def test_the_worker_accepts_the_settings_once_references_resolve(run: StackRun) -> None:
+    settings = _app_settings(run)
+    resolved = {k: ("x" * 40 if v.startswith("@Microsoft.KeyVault(") else v) for k, v in settings.items()}
+    parsed = Settings.from_env(resolved)
+    assert parsed.imgix_source_account_url == f"https://{run.one('azure-native:storage:StorageAccount', 'imgix-source').physical_name}.blob.core.windows.net"
+    assert parsed.imgix_domain == run.config[f"{PROJECT}:imgixDomain"]
+
+
+def test_outputs_carry_the_environments_endpoints(run: StackRun) -> None:
+    host = run.one("azure-native:web:WebApp", "worker").state["defaultHostName"]
+    outputs = {k: v.value for k, v in run.outputs.items()}
+    assert outputs["workerEndpoint"] == f"https://{host}/api/worker"
+    assert outputs["recipeEndpoints"] == {"circle": f"https://{host}/api/worker/circle"}
+    namespace = run.config[f"{PROJECT}:appBuilderNamespace"]
+    relay = f"https://{namespace}.adobeioruntime.net/api/v1/web/dx-asset-compute-worker-1/relay"
+    assert outputs["relayEndpoint"] == relay
+    assert outputs["resourceGroup"] == run.one("azure-native:resources:ResourceGroup", "resource-group").physical_name
+    profiles = load_profiles()
+    assert [p["name"] for p in outputs["processingProfiles"]] == [p.name for p in profiles]
+    for output, profile in zip(outputs["processingProfiles"], profiles, strict=True):
+        for row, spec in zip(output["renditions"], profile.renditions, strict=True):
+            assert row == {
+                "renditionName": spec.name,
+                "extension": spec.extension,
+                "endpoint": relay,
+                "serviceParameters": spec.service_parameters(),
+                "mimeTypes": {"include": list(spec.include), "exclude": list(spec.exclude)},
+            }
+    circle = outputs["processingProfiles"][[p.slug for p in profiles].index("wknd")]["renditions"][0]
+    assert circle["serviceParameters"]["recipe"] == "circle"
+    source = outputs["imgixSource"]
+    assert source["storageAccount"] == run.one("azure-native:storage:StorageAccount", "imgix-source").physical_name
+    assert source["container"] == run.config[f"{PROJECT}:sourceContainer"]
+    assert source["managedByPulumi"] is False and source["dashboardSteps"]
+
+
+def test_secret_outputs_are_secret_and_plain_ones_hold_no_secret(run: StackRun) -> None:
+    relay = run.outputs["relayDeployEnv"]
+    assert relay.secret, f"{run.stack}: relayDeployEnv must be a secret output"
+    assert set(relay.value) == {"WORKER_URL", "ORG_ID", "RELAY_HMAC_KEY"}
+    assert relay.value["WORKER_URL"] == run.outputs["workerEndpoint"].value
+    assert len(relay.value["RELAY_HMAC_KEY"]) >= 32
+    secrets = [*run.secret_values, relay.value["RELAY_HMAC_KEY"], run.outputs["imgixSourceSas"].value]
+    for key, output in run.outputs.items():
+        if not output.secret:
+            text = json.dumps(output.value)
+            assert not any(s in text for s in secrets), f"{run.stack}: plain output {key} holds a secret"
+            assert "sig=" not in text, f"{run.stack}: plain output {key} holds a SAS"
+
+
+def test_no_name_secret_or_output_is_shared_between_stacks(stack_runs: dict[str, StackRun]) -> None:
+    def global_names(run: StackRun) -> set[str]:
+        types = ("ResourceGroup", "StorageAccount", "WebApp", "AppServicePlan", "Vault", "Component", "Workspace")
+        return {r.physical_name for r in run.resources if r.typ.rsplit(":", 1)[-1] in types}
+
+    def secret_values(run: StackRun) -> set[str]:
+        values = {*run.secret_values, run.outputs["imgixSourceSas"].value}
+        values.add(run.outputs["relayDeployEnv"].value["RELAY_HMAC_KEY"])
+        return values
+
+    def output_values(run: StackRun) -> set[str]:
+        keep = ("resourceGroup", "workerEndpoint", "relayEndpoint", "imgixSourceSas")
+        return {json.dumps(run.outputs[k].value) for k in keep}
+
+    runs = list(stack_runs.values())
+    for i, a in enumerate(runs):
+        for b in runs[i + 1 :]:
+            for what, get in (("names", global_names), ("secrets", secret_values), ("outputs", output_values)):
+                shared = get(a) & get(b)
+                assert not shared, f"{a.stack} and {b.stack} share {what}: {sorted(shared)[:3]}"
+
+
+def test_stack_files_differ_only_in_values() -> None:
+    import yaml
+
+    keys = {
+        stack: set((yaml.safe_load(open(f"Pulumi.{stack}.yaml", encoding="utf-8"))["config"]))
+        for stack in ("dev", "stage", "prod")
+    }
+    assert keys["dev"] == keys["stage"] == keys["prod"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_running_twice_declares_the_same_resources(stack: str, stack_runs: dict[str, StackRun]) -> None:
+    def shape(run: StackRun) -> list[tuple[str, str, str, str]]:
+        return sorted((r.typ, r.name, r.physical_name, json.dumps(r.inputs, sort_keys=True)) for r in run.resources)
+
+    assert shape(run_stack(stack)) == shape(stack_runs[stack])
+
+
+def test_managed_imgix_source_gets_the_sas_and_key_as_secrets() -> None:
+    run = run_stack("dev", {"manageImgixSource": True}, secret_overrides={"imgixApiKey": "test-imgix-api-key-dev"})
+    (source,) = run.of_type("pulumi-python:dynamic/imgix:Source")
+    assert {"sas_token", "api_key"} <= source.secret_inputs
+    assert source.inputs["subdomain"] == "aem-renditions-dev"
+    assert source.inputs["container"] == run.config[f"{PROJECT}:sourceContainer"]
+    assert run.outputs["imgixSource"].value["managedByPulumi"] is True
+    assert "test-imgix-api-key-dev" not in json.dumps({k: v.value for k, v in run.outputs.items() if not v.secret})
