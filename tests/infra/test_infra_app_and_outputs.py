@@ -31,9 +31,10 @@ def test_app_settings_are_the_workers_settings_plus_platform_ones(run: StackRun)
     for local_only in LOCAL_ONLY_SETTINGS:
         assert local_only not in settings, f"{run.stack}: {local_only} is for local runs only"
     assert "AzureWebJobsStorage" not in settings, f"{run.stack}: host storage must use identity, not a string"
-    assert settings["AzureWebJobsStorage__accountName"] == run.one(
-        "azure-native:storage:StorageAccount", "runtime"
-    ).physical_name
+    assert (
+        settings["AzureWebJobsStorage__accountName"]
+        == run.one("azure-native:storage:StorageAccount", "runtime").physical_name
+    )
     assert settings["AzureWebJobsStorage__credential"] == "managedidentity"
     assert not any(k.startswith(("FUNCTIONS_WORKER_RUNTIME", "WEBSITE_RUN_FROM_PACKAGE")) for k in settings)
 
@@ -52,7 +53,10 @@ def test_the_worker_accepts_the_settings_once_references_resolve(run: StackRun) 
     settings = _app_settings(run)
     resolved = {k: ("x" * 40 if v.startswith("@Microsoft.KeyVault(") else v) for k, v in settings.items()}
     parsed = Settings.from_env(resolved)
-    assert parsed.imgix_source_account_url == f"https://{run.one('azure-native:storage:StorageAccount', 'imgix-source').physical_name}.blob.core.windows.net"
+    assert (
+        parsed.imgix_source_account_url
+        == f"https://{run.one('azure-native:storage:StorageAccount', 'imgix-source').physical_name}.blob.core.windows.net"
+    )
     assert parsed.imgix_domain == run.config[f"{PROJECT}:imgixDomain"]
 
 
@@ -124,7 +128,7 @@ def test_stack_files_differ_only_in_values() -> None:
     import yaml
 
     keys = {
-        stack: set((yaml.safe_load(open(f"Pulumi.{stack}.yaml", encoding="utf-8"))["config"]))
+        stack: set(yaml.safe_load(open(f"Pulumi.{stack}.yaml", encoding="utf-8"))["config"])
         for stack in ("dev", "stage", "prod")
     }
     assert keys["dev"] == keys["stage"] == keys["prod"]

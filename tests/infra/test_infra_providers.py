@@ -114,7 +114,9 @@ def test_stored_access_policy_delete_tolerates_a_missing_container(azurite: Azur
 
 def test_one_deploy_publishes_the_zip_with_a_bearer_token_and_waits(fake_server: FakeServer) -> None:
     fake_server.on("POST", "/api/publish", Canned(202))
-    fake_server.on("GET", "/api/deployments/latest", Canned(200, {"id": "d1", "status": 1}), Canned(200, {"id": "d1", "status": 4}))
+    fake_server.on(
+        "GET", "/api/deployments/latest", Canned(200, {"id": "d1", "status": 1}), Canned(200, {"id": "d1", "status": 4})
+    )
     waits: list[float] = []
     credential = FakeCredential()
     client = OneDeployClient(fake_server.url, credential, policy=_policy(waits), poll_interval=5.0)
@@ -128,7 +130,9 @@ def test_one_deploy_publishes_the_zip_with_a_bearer_token_and_waits(fake_server:
 
 
 def test_one_deploy_retries_5xx_and_honours_retry_after(fake_server: FakeServer) -> None:
-    fake_server.on("POST", "/api/publish", Canned(500), Canned(429, headers={"Retry-After": "7"}), Canned(409), Canned(202))
+    fake_server.on(
+        "POST", "/api/publish", Canned(500), Canned(429, headers={"Retry-After": "7"}), Canned(409), Canned(202)
+    )
     fake_server.on("GET", "/api/deployments/latest", Canned(200, {"id": "d2", "status": 4}))
     waits: list[float] = []
     client = OneDeployClient(fake_server.url, FakeCredential(), policy=_policy(waits, attempts=5))
@@ -151,7 +155,9 @@ def test_one_deploy_gives_up_and_reports_failures_without_secrets(fake_server: F
     assert caught.value.status == 401
 
     fake_server.on("POST", "/api/publish", Canned(202))
-    fake_server.on("GET", "/api/deployments/latest", Canned(200, {"id": "d3", "status": 3, "status_text": "pip said KEY=v"}))
+    fake_server.on(
+        "GET", "/api/deployments/latest", Canned(200, {"id": "d3", "status": 3, "status_text": "pip said KEY=v"})
+    )
     with pytest.raises(DeploymentFailed) as failed:
         OneDeployClient(fake_server.url, FakeCredential(), policy=_policy([])).publish(b"zip")
     assert "d3" in str(failed.value) and "KEY=v" not in str(failed.value)
@@ -162,7 +168,12 @@ def test_one_deploy_provider_redeploys_only_when_the_hash_changes(fake_server: F
     fake_server.on("GET", "/api/deployments/latest", Canned(200, {"id": "d4", "status": 4}))
     provider = OneDeployProvider(FakeCredential, policy=_policy([]), poll_interval=0.0)
     package = build_package(FUNCTION_APP_DIR)
-    props = {"scm_url": fake_server.url, "package_dir": "function_app", "content_hash": package.sha256, "remote_build": True}
+    props = {
+        "scm_url": fake_server.url,
+        "package_dir": "function_app",
+        "content_hash": package.sha256,
+        "remote_build": True,
+    }
     created = provider.create(props)
     assert created.outs["deployment_id"] == "d4"
     assert fake_server.requests[0].body == package.content
@@ -188,7 +199,13 @@ def _source_props(base_url: str) -> dict[str, str]:
 
 
 def test_imgix_source_create_update_and_disable(fake_server: FakeServer) -> None:
-    created_body = {"data": {"id": "src-1", "type": "sources", "attributes": {"deployment_status": "deploying", "secure_url_token": "tok"}}}
+    created_body = {
+        "data": {
+            "id": "src-1",
+            "type": "sources",
+            "attributes": {"deployment_status": "deploying", "secure_url_token": "tok"},
+        }
+    }
     fake_server.on("POST", "/api/v1/sources", Canned(201, created_body))
     fake_server.on("PATCH", "/api/v1/sources/src-1", Canned(200, {"data": {"id": "src-1", "attributes": {}}}))
     provider = ImgixSourceProvider(_policy([]))

@@ -38,8 +38,8 @@ def test_every_storage_account_is_hardened(run: StackRun) -> None:
 def test_imgix_source_keeps_shared_key_only_for_its_sas_and_logs_long_sas(run: StackRun) -> None:
     source = run.one(ACCOUNT, "imgix-source").inputs
     assert source["allowSharedKeyAccess"] is True, f"{run.stack}: imgix's SAS needs the account key"
-    assert source["sasPolicy"] == {"sasExpirationPeriod": run.config[f"{_p()}:sasExpirationPeriod"],
-                                   "expirationAction": "Log"}, f"{run.stack}: imgix source needs a SAS policy (Log)"  # fmt: skip
+    expected = {"sasExpirationPeriod": run.config[f"{_p()}:sasExpirationPeriod"], "expirationAction": "Log"}
+    assert source["sasPolicy"] == expected, f"{run.stack}: imgix source needs a SAS policy (Log)"
 
 
 def test_runtime_account_has_no_shared_key(run: StackRun) -> None:
@@ -55,7 +55,9 @@ def test_containers_are_private_and_soft_delete_is_on(run: StackRun) -> None:
     for service in services:
         i = service.inputs
         assert i["deleteRetentionPolicy"]["enabled"] is True, f"{run.stack}: {service.name} needs blob soft delete"
-        assert i["containerDeleteRetentionPolicy"]["enabled"] is True, f"{run.stack}: {service.name} container soft delete"
+        assert i["containerDeleteRetentionPolicy"]["enabled"] is True, (
+            f"{run.stack}: {service.name} container soft delete"
+        )
 
 
 def test_lifecycle_rule_deletes_everything_under_the_staging_prefix(run: StackRun) -> None:
