@@ -53,10 +53,8 @@ def test_the_worker_accepts_the_settings_once_references_resolve(run: StackRun) 
     settings = _app_settings(run)
     resolved = {k: ("x" * 40 if v.startswith("@Microsoft.KeyVault(") else v) for k, v in settings.items()}
     parsed = Settings.from_env(resolved)
-    assert (
-        parsed.imgix_source_account_url
-        == f"https://{run.one('azure-native:storage:StorageAccount', 'imgix-source').physical_name}.blob.core.windows.net"
-    )
+    account = run.one("azure-native:storage:StorageAccount", "imgix-source").physical_name
+    assert parsed.imgix_source_account_url == f"https://{account}.blob.core.windows.net"
     assert parsed.imgix_domain == run.config[f"{PROJECT}:imgixDomain"]
 
 
