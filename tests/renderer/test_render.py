@@ -123,3 +123,11 @@ def test_fallbacks_for_faces_without_a_smart_mode_and_for_facearea() -> None:
 def test_fallbacks_are_empty_for_what_renders_locally() -> None:
     assert fallbacks({"w": "300", "h": "300", "fit": "crop", "mask": "ellipse", "fm": "png", "bri": "10"}) == []
     assert fallbacks({"w64": "!!"}) == []  # invalid: a 400, not a fallback
+
+
+def test_fallbacks_for_generative_fills_and_mask_images() -> None:
+    notes = fallbacks({"fit": "fill", "fill": "gen", "fill-gen-prompt": "a beach", "mask": "https://x/m.png"})
+    assert notes == [
+        "mask: mask image not fetched locally, ignored",
+        "fill=gen: not available locally, used a solid fill-color",
+    ]
