@@ -1,8 +1,8 @@
 """`make up` / `make down` / `make token`: keep the local platform running for manual work.
 
-    python -m local_platform up      start everything in the background, write .local/env, print the URLs
-    python -m local_platform down    stop what `up` started
-    python -m local_platform token   print a local IMS bearer token (last line); ORG=<id> for another org
+python -m local_platform up      start everything in the background, write .local/env, print the URLs
+python -m local_platform down    stop what `up` started
+python -m local_platform token   print a local IMS bearer token (last line); ORG=<id> for another org
 """
 
 from __future__ import annotations

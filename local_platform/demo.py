@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from imgix_worker.errors import RenditionError
+from imgix_worker.instructions import imgix_params
 from local_platform.asset_compute import RenditionResult
 from local_platform.paths import ROOT, SAMPLES_DIR
 from local_platform.platform import LocalPlatform
@@ -56,10 +58,6 @@ class Row:
 
 def _notes(spec: RenditionSpec) -> list[str]:
     """What the local renderer does differently from imgix for this rendition's parameters."""
-    sys.path.insert(0, str(ROOT / "function_app"))
-    from imgix_worker.errors import RenditionError
-    from imgix_worker.instructions import imgix_params
-
     try:
         return fallbacks(imgix_params(spec.instructions()))
     except RenditionError:
@@ -74,7 +72,7 @@ def _contact_sheet(rows: list[Row], source: Path, out_dir: Path, chain: str) -> 
     for row in rows:
         r = row.result
         meta = r.metadata or {}
-        size = f"{meta.get('tiff:imageWidth', '?')}×{meta.get('tiff:imageHeight', '?')}" if meta else ""
+        size = f"{meta.get('tiff:imageWidth', '?')}x{meta.get('tiff:imageHeight', '?')}" if meta else ""
         image = (
             f'<img src="{html.escape(str(r.output.relative_to(out_dir)))}" alt="{html.escape(r.name)}">'
             if r.output and r.event_type == "rendition_created"

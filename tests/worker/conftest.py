@@ -82,7 +82,9 @@ def aem(azurite: Azurite) -> Iterator[AemStorage]:
 def imgix_container(azurite: Azurite):  # type: ignore[no-untyped-def]
     from azure.storage.blob import BlobServiceClient
 
-    service = BlobServiceClient.from_connection_string(azurite.connection_string, connection_verify=str(azurite.tls.ca_cert))
+    service = BlobServiceClient.from_connection_string(
+        azurite.connection_string, connection_verify=str(azurite.tls.ca_cert)
+    )
     yield service.get_container_client(IMGIX_CONTAINER)
     service.close()
 
@@ -142,7 +144,12 @@ class JobRunner:
         }
 
     def job(
-        self, source: bytes, renditions: list[dict[str, object]], *, targets: TargetOptions | None = None, name: str = "a.jpg"
+        self,
+        source: bytes,
+        renditions: list[dict[str, object]],
+        *,
+        targets: TargetOptions | None = None,
+        name: str = "a.jpg",
     ) -> tuple[dict[str, object], list[str]]:
         key = uuid.uuid4().hex
         path = self.tmp / f"{key}-{name}"
@@ -151,8 +158,15 @@ class JobRunner:
         blobs, sent = [], []
         for i, rendition in enumerate(renditions):
             blob = f"{key}/rendition{i}"
-            sent.append({**rendition, "worker": "https://relay.example/worker", "target": self.aem.make_target(
-                blob, targets or TargetOptions(estimated_size=1024 * 1024, min_part_size=1024 * 1024))})
+            sent.append(
+                {
+                    **rendition,
+                    "worker": "https://relay.example/worker",
+                    "target": self.aem.make_target(
+                        blob, targets or TargetOptions(estimated_size=1024 * 1024, min_part_size=1024 * 1024)
+                    ),
+                }
+            )
             blobs.append(blob)
         return {"source": url, "renditions": sent, "userData": {"asset": name}}, blobs
 

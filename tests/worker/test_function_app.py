@@ -39,7 +39,9 @@ def test_registrations(function_app: ModuleType) -> None:
     assert http.route == "worker/{recipe?}"
     assert functions["process"].get_trigger().queue_name == JOBS_QUEUE
     assert functions["poisoned"].get_trigger().queue_name == POISON_QUEUE
-    assert all(f.get_trigger().connection == "AzureWebJobsStorage" for f in (functions["process"], functions["poisoned"]))
+    assert all(
+        f.get_trigger().connection == "AzureWebJobsStorage" for f in (functions["process"], functions["poisoned"])
+    )
     bindings = functions["worker"].get_dict_repr()["bindings"]
     (output,) = [b for b in bindings if b["type"] == "queue" and b["direction"].name == "OUT"]
     assert output["queueName"] == JOBS_QUEUE and output["connection"] == "AzureWebJobsStorage"
@@ -61,7 +63,7 @@ def handler(module: ModuleType, name: str):  # type: ignore[no-untyped-def]
 
 
 def test_http_trigger_enqueues_and_the_queue_trigger_processes(function_app: ModuleType, runner: JobRunner) -> None:
-    body, blobs = runner.job(image_bytes(), [{"name": "x.png", "fmt": "png", "w": 64}])
+    body, _ = runner.job(image_bytes(), [{"name": "x.png", "fmt": "png", "w": 64}])
     headers = runner.headers()
     request = func.HttpRequest("POST", "/api/worker", headers=headers, params={}, route_params={},
                                body=json.dumps(body).encode())  # fmt: skip

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from imgix_worker.relay_auth import relay_signature
 from imgix_worker.redaction import Secret
+from imgix_worker.relay_auth import relay_signature
 from imgix_worker.service import Worker
 from local_platform.ims import LOCAL_ORG_ID, LocalIms
 
@@ -44,7 +44,9 @@ def bad_token_headers(runner: JobRunner, case: str) -> dict[str, str]:
         from cryptography.hazmat.primitives.asymmetric import rsa
 
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         headers["Authorization"] = "Bearer " + LocalIms(pem).token()
     elif case == "expired":
         headers["Authorization"] = "Bearer " + runner.ims.token(created_at=time.time() - 7200, expires_in_seconds=3600)

@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 from PIL import Image
 
+from imgix_worker.jobs import decode_message
 from imgix_worker.service import Worker
 from imgix_worker.staging import Stager
-from imgix_worker.jobs import decode_message
 from imgix_worker.transport import Deadline
 from local_platform.adobe_services import LocalHttpsServer
 from local_platform.asset_compute_storage import TargetOptions
@@ -36,7 +36,14 @@ def test_three_renditions_with_the_middle_one_invalid(runner: JobRunner, imgix_c
     renditions = [
         {"name": "small.png", "fmt": "png", "width": 100},
         {"name": "broken.jpg", "fmt": "jpg", "imgix": "{not json"},
-        {"name": "circle.png", "fmt": "png", "recipe": "circle", "size": "120", "contrast": "0.25", "brightness": "0.1"},
+        {
+            "name": "circle.png",
+            "fmt": "png",
+            "recipe": "circle",
+            "size": "120",
+            "contrast": "0.25",
+            "brightness": "0.1",
+        },
     ]
     done = runner.run(image_bytes(), renditions)
     assert done.status == 200 and isinstance(done.body, dict) and done.body["activationId"]
@@ -89,7 +96,9 @@ def test_each_error_reason(runner: JobRunner, worker_env: dict[str, str], imgix_
             targets=TargetOptions(estimated_size=20, min_part_size=10, max_part_size=10),
         ),
         "SourceUnsupported": runner.run(
-            image_bytes(), [{"name": "x.png", "fmt": "png"}], worker=Worker.from_env({**worker_env, "MAX_SOURCE_BYTES": "100"})
+            image_bytes(),
+            [{"name": "x.png", "fmt": "png"}],
+            worker=Worker.from_env({**worker_env, "MAX_SOURCE_BYTES": "100"}),
         ),
     }
     for reason, done in cases.items():

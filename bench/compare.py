@@ -1,0 +1,202 @@
+"""Ours against the tutorial's algorithm, input by input, in one run (`python -m bench`, first part).
+
+Each input gets a fresh platform, so each process's memory high-water mark belongs to that input alone. Both
+sides fetch renditions through the same render proxy (`render_proxy.py`) from the same renderer, get the same
+source URL, the same rendition parameters and AEM-style multipart targets. One warm-up job per side (1 MB
+source) runs first, so lazy imports and connection pools are not counted; then the runs alternate ours,
+baseline, ours, ... Figures per job are read around the job, from outside the processes (`procstat.py`).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from azure.storage.blob import ContainerClient
+
+from bench import WORK_DIR
+from bench.aem import AemSide, BenchError, Job
+from bench.baseline import BaselineProcess
+from bench.inputs import INPUTS, SourceInput, ensure
+from bench.procstat import reset_peak_rss, rss_mb, sample
+from bench.render_proxy import RenderProxy, render_union
+from bench.renditions import COMPARE, for_baseline
+from bench.worker_log import WorkerLog
+from local_platform.ims import LOCAL_CLIENT_ID, LOCAL_ORG_ID
+from local_platform.platform import LocalPlatform
+
+__all__ = ["JobSample", "compare_input"]
+
+JOB_TIMEOUT = 900.0
+# The worker's settings the baseline shares (the same imgix source, token and renderer origin).
+_SHARED = ("IMGIX_SOURCE_CONNECTION_STRING", "IMGIX_SOURCE_CONTAINER", "IMGIX_SECURE_TOKEN", "IMGIX_DOMAIN",
+           "TLS_CA_BUNDLE", "EVENTS_URL")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class JobSample:
+    """One job of one side."""
+
+    wall_s: float  # submit -> the job's last event at the I/O Events ingress
+    render_sum_s: float  # X-Render-Seconds summed over the job's renditions
+    render_union_s: float  # time during which at least one of them rendered
+    renderer_s: float  # X-Response-Seconds summed: the renderer's whole time, incl. reading the source blob
+    cpu_s: float
+    rchar: int
+    wchar: int
+    rendition_bytes: int
+    sha1s: tuple[str, ...]
+
+
+class _Sides:
+    """Runs one job on either side of a running platform and measures it."""
+
+    def __init__(self, platform: LocalPlatform, proxy: RenderProxy, baseline: BaselineProcess, log: WorkerLog) -> None:
+        self.platform = platform
+        self.proxy = proxy
+        self.baseline = baseline
+        self.log = log
+        self.aem = AemSide(platform)
+        env = platform.worker_environment
+        self._imgix = ContainerClient.from_connection_string(
+            env["IMGIX_SOURCE_CONNECTION_STRING"], env["IMGIX_SOURCE_CONTAINER"], connection_verify=env["TLS_CA_BUNDLE"]
+        )
+
+    def _measure(self, pid: int, job: Job, submit: Callable[[], str], finish: Callable[[], None]) -> tuple:  # type: ignore[type-arg]
+        before = sample(pid)
+        started = time.monotonic()
+        activation = submit()
+        events = self.aem.wait(job, JOB_TIMEOUT)
+        wall = time.monotonic() - started
+        finish()  # the rest of the job's work (cleanup) still counts as its CPU and bytes
+        used = sample(pid) - before
+        return activation, events, wall, used
+
+    def _sample(self, job: Job, activation: str, events: list[dict[str, Any]], wall: float, used, keep: Path | None) -> JobSample:  # type: ignore[no-untyped-def]
+        records = self.proxy.records(f"/{activation}/")
+        if len(records) != len(job.blobs) or any(r.status != 200 for r in records):
+            raise BenchError(f"expected {len(job.blobs)} renders of 200, the proxy saw {[r.status for r in records]}")
+        settled = self.aem.settle(job, events, keep=keep)
+        return JobSample(
+            wall_s=wall,
+            render_sum_s=sum(r.render_s for r in records),
+            render_union_s=render_union(records),
+            renderer_s=sum(r.response_s for r in records),
+            cpu_s=used.cpu_s,
+            rchar=used.rchar,
+            wchar=used.wchar,
+            rendition_bytes=settled.rendition_bytes,
+            sha1s=tuple(settled.sha1s),
+        )
+
+    def ours(self, source_url: str, source: Path, keep: Path | None = None) -> JobSample:
+        job = self.aem.job(source_url, source, COMPARE, worker=self.platform.worker.url)
+        pid = self.platform.worker.pid
+        assert pid is not None
+        activation, events, wall, used = self._measure(
+            pid,
+            job,
+            lambda: self.aem.post(self.platform.worker.url, job),
+            lambda: self.log.wait_for("job finished", job.request_id, JOB_TIMEOUT),
+        )
+        return self._sample(job, activation, events, wall, used, keep)
+
+    def baseline_job(self, source_url: str, source: Path, keep: Path | None = None) -> JobSample:
+        job = self.aem.job(source_url, source, for_baseline(COMPARE), worker="baseline")
+        activation = uuid.uuid4().hex
+        message = {"activationId": activation, "requestId": job.request_id, "token": self.aem.token,
+                   "orgId": LOCAL_ORG_ID, "clientId": LOCAL_CLIENT_ID, "source": source_url,
+                   "sourceName": source.name, "renditions": job.body["renditions"]}  # fmt: skip
+        outcome: dict[str, Any] = {}
+
+        def submit() -> str:
+            self.baseline.submit(message)
+            return activation
+
+        def finish() -> None:
+            outcome.update(self.baseline.result(JOB_TIMEOUT))
+
+        activation, events, wall, used = self._measure(self.baseline.pid, job, submit, finish)
+        if not outcome.get("ok"):
+            raise BenchError(f"the baseline failed: {outcome.get('error')}")
+        # The tutorial leaves the staged source behind; remove it so every run starts from the same container.
+        self._imgix.delete_blob(outcome["stagedBlob"])
+        return self._sample(job, activation, events, wall, used, keep)
+
+    def close(self) -> None:
+        self.aem.close()
+        self._imgix.close()
+
+
+def _median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def _record(
+    source: SourceInput, side: str, samples: list[JobSample], *, peak_rss: float, idle_rss: float
+) -> dict[str, Any]:
+    return {
+        "input": source.label,
+        "side": side,
+        "source_bytes": source.path.stat().st_size,
+        "rendition_bytes": int(_median([s.rendition_bytes for s in samples])),
+        "bytes_through_worker": int(_median([s.rchar for s in samples])),
+        "bytes_written_by_worker": int(_median([s.wchar for s in samples])),
+        "wall_s_median": _median([s.wall_s for s in samples]),
+        "render_s_median": _median([s.render_sum_s for s in samples]),
+        "render_union_s_median": _median([s.render_union_s for s in samples]),
+        "renderer_s_median": _median([s.renderer_s for s in samples]),
+        "overhead_s_median": _median([s.wall_s - s.render_union_s for s in samples]),
+        "worker_cpu_s": _median([s.cpu_s for s in samples]),
+        "peak_rss_mb": peak_rss,
+        "idle_rss_mb": idle_rss,
+        "runs": len(samples),
+        "wall_s_runs": [round(s.wall_s, 3) for s in samples],
+        "cpu_s_runs": [round(s.cpu_s, 3) for s in samples],
+    }
+
+
+def compare_input(
+    source: SourceInput, repeats: int, proxy: RenderProxy, *, say: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """Both sides' records for one input, measured on a fresh platform."""
+    path, warm_path = ensure(source), ensure(INPUTS["1MB"])
+    logs = WORK_DIR / "logs" / source.label
+    logs.mkdir(parents=True, exist_ok=True)
+    settings = {"JOB_DEADLINE_SECONDS": str(int(JOB_TIMEOUT)), "IMGIX_BASE_URL": proxy.url}
+    with LocalPlatform.start(relay=False, log_dir=logs, worker_settings=settings) as platform:
+        proxy.upstream = platform.renderer.url
+        env = {name: platform.worker_environment[name] for name in _SHARED} | {"IMGIX_BASE_URL": proxy.url}
+        with BaselineProcess(env, WORK_DIR / "baseline", logs / "baseline.log") as baseline:
+            sides = _Sides(platform, proxy, baseline, WorkerLog(logs / "worker.log"))
+            try:
+                warm_url = sides.aem.upload_source(warm_path)
+                sides.ours(warm_url, warm_path)
+                sides.baseline_job(warm_url, warm_path)
+                pids = {"ours": platform.worker.pid, "baseline": baseline.pid}
+                idle = {side: rss_mb(pid, peak=False) for side, pid in pids.items()}  # type: ignore[arg-type]
+                for pid in pids.values():
+                    reset_peak_rss(pid)  # type: ignore[arg-type]
+                url = sides.aem.upload_source(path)
+                runs: dict[str, list[JobSample]] = {"ours": [], "baseline": []}
+                for run in range(repeats):
+                    keep = WORK_DIR / "out" / source.label if run == repeats - 1 else None
+                    runs["ours"].append(sides.ours(url, path, keep=keep and keep / "ours"))
+                    runs["baseline"].append(sides.baseline_job(url, path, keep=keep and keep / "baseline"))
+                    say(
+                        f"  {source.label} run {run + 1}/{repeats}: ours {runs['ours'][-1].wall_s:.2f}s, "
+                        f"baseline {runs['baseline'][-1].wall_s:.2f}s"
+                    )
+                peaks = {side: rss_mb(pid) for side, pid in pids.items()}  # type: ignore[arg-type]
+            finally:
+                sides.close()
+    records = [_record(source, side, runs[side], peak_rss=peaks[side], idle_rss=idle[side]) for side in runs]
+    same = {s.sha1s for s in runs["ours"]} == {s.sha1s for s in runs["baseline"]}
+    for record in records:
+        record["same_renditions_both_sides"] = same
+    return records
