@@ -23,7 +23,7 @@ from bench import WORK_DIR
 from bench.aem import AemSide, BenchError, Job
 from bench.baseline import BaselineProcess
 from bench.inputs import INPUTS, SourceInput, ensure
-from bench.procstat import reset_peak_rss, rss_mb, sample
+from bench.procstat import ProcSample, reset_peak_rss, rss_mb, sample
 from bench.render_proxy import RenderProxy, render_union
 from bench.renditions import COMPARE, for_baseline
 from bench.worker_log import WorkerLog
@@ -43,6 +43,7 @@ class JobSample:
     """One job of one side."""
 
     wall_s: float  # submit -> the job's last event at the I/O Events ingress
+    to_first_render_s: float  # submit -> the first rendition request reaching imgix: queue hop and staging
     render_sum_s: float  # X-Render-Seconds summed over the job's renditions
     render_union_s: float  # time during which at least one of them rendered
     renderer_s: float  # X-Response-Seconds summed: the renderer's whole time, incl. reading the source blob
@@ -51,6 +52,15 @@ class JobSample:
     wchar: int
     rendition_bytes: int
     sha1s: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Measured:
+    activation: str
+    events: list[dict[str, Any]]
+    started: float
+    wall_s: float
+    used: ProcSample
 
 
 class _Sides:
@@ -67,23 +77,24 @@ class _Sides:
             env["IMGIX_SOURCE_CONNECTION_STRING"], env["IMGIX_SOURCE_CONTAINER"], connection_verify=env["TLS_CA_BUNDLE"]
         )
 
-    def _measure(self, pid: int, job: Job, submit: Callable[[], str], finish: Callable[[], None]) -> tuple:  # type: ignore[type-arg]
+    def _measure(self, pid: int, job: Job, submit: Callable[[], str], finish: Callable[[], None]) -> _Measured:
         before = sample(pid)
         started = time.monotonic()
         activation = submit()
         events = self.aem.wait(job, JOB_TIMEOUT)
         wall = time.monotonic() - started
         finish()  # the rest of the job's work (cleanup) still counts as its CPU and bytes
-        used = sample(pid) - before
-        return activation, events, wall, used
+        return _Measured(activation, events, started, wall, sample(pid) - before)
 
-    def _sample(self, job: Job, activation: str, events: list[dict[str, Any]], wall: float, used, keep: Path | None) -> JobSample:  # type: ignore[no-untyped-def]
-        records = self.proxy.records(f"/{activation}/")
+    def _sample(self, job: Job, measured: _Measured, keep: Path | None) -> JobSample:
+        records = self.proxy.records(f"/{measured.activation}/")
         if len(records) != len(job.blobs) or any(r.status != 200 for r in records):
             raise BenchError(f"expected {len(job.blobs)} renders of 200, the proxy saw {[r.status for r in records]}")
-        settled = self.aem.settle(job, events, keep=keep)
+        settled = self.aem.settle(job, measured.events, keep=keep)
+        used = measured.used
         return JobSample(
-            wall_s=wall,
+            wall_s=measured.wall_s,
+            to_first_render_s=min(r.received_at for r in records) - measured.started,
             render_sum_s=sum(r.render_s for r in records),
             render_union_s=render_union(records),
             renderer_s=sum(r.response_s for r in records),
@@ -98,13 +109,13 @@ class _Sides:
         job = self.aem.job(source_url, source, COMPARE, worker=self.platform.worker.url)
         pid = self.platform.worker.pid
         assert pid is not None
-        activation, events, wall, used = self._measure(
+        measured = self._measure(
             pid,
             job,
             lambda: self.aem.post(self.platform.worker.url, job),
             lambda: self.log.wait_for("job finished", job.request_id, JOB_TIMEOUT),
         )
-        return self._sample(job, activation, events, wall, used, keep)
+        return self._sample(job, measured, keep)
 
     def baseline_job(self, source_url: str, source: Path, keep: Path | None = None) -> JobSample:
         job = self.aem.job(source_url, source, for_baseline(COMPARE), worker="baseline")
@@ -121,12 +132,12 @@ class _Sides:
         def finish() -> None:
             outcome.update(self.baseline.result(JOB_TIMEOUT))
 
-        activation, events, wall, used = self._measure(self.baseline.pid, job, submit, finish)
+        measured = self._measure(self.baseline.pid, job, submit, finish)
         if not outcome.get("ok"):
             raise BenchError(f"the baseline failed: {outcome.get('error')}")
         # The tutorial leaves the staged source behind; remove it so every run starts from the same container.
         self._imgix.delete_blob(outcome["stagedBlob"])
-        return self._sample(job, activation, events, wall, used, keep)
+        return self._sample(job, measured, keep)
 
     def close(self) -> None:
         self.aem.close()
@@ -148,6 +159,7 @@ def _record(
         "bytes_through_worker": int(_median([s.rchar for s in samples])),
         "bytes_written_by_worker": int(_median([s.wchar for s in samples])),
         "wall_s_median": _median([s.wall_s for s in samples]),
+        "to_first_render_s_median": _median([s.to_first_render_s for s in samples]),
         "render_s_median": _median([s.render_sum_s for s in samples]),
         "render_union_s_median": _median([s.render_union_s for s in samples]),
         "renderer_s_median": _median([s.renderer_s for s in samples]),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-__all__ = ["ProcSample", "rss_mb", "reset_peak_rss", "sample"]
+__all__ = ["ProcSample", "reset_peak_rss", "rss_mb", "sample"]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -32,6 +32,7 @@ class RenderRecord:
 
     path: str
     status: int
+    received_at: float  # time.monotonic() when the request reached the proxy
     render_s: float  # X-Render-Seconds: time in the renderer's render()
     response_s: float  # X-Response-Seconds: all the renderer's time, incl. fetching the source blob
     headers_at: float  # time.monotonic() when the renderer's headers arrived (the render had just ended)
@@ -101,6 +102,7 @@ class RenderProxy:
 
     def forward(self, handler: _Handler) -> None:
         """Pass one request to the renderer and stream its answer back, recording its figures."""
+        received_at = time.monotonic()
         with self._http.stream(handler.command, self.upstream + handler.path) as response:
             headers_at = time.monotonic()
             handler.send_response(response.status_code)
@@ -115,6 +117,7 @@ class RenderProxy:
         record = RenderRecord(
             path=handler.path.split("?", 1)[0],
             status=response.status_code,
+            received_at=received_at,
             render_s=float(response.headers.get("x-render-seconds", 0.0)),
             response_s=float(response.headers.get("x-response-seconds", 0.0)),
             headers_at=headers_at,

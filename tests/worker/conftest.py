@@ -89,9 +89,9 @@ def imgix_container(azurite: Azurite):  # type: ignore[no-untyped-def]
     service.close()
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def worker_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Every worker log line of the test; afterwards, none may carry a credential."""
+    """Every worker log line of every worker test; afterwards, none may carry a credential."""
     caplog.set_level(logging.DEBUG, logger=LOGGER.name)
     yield caplog
     text = "\n".join(r.getMessage() for r in caplog.records)

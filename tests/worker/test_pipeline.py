@@ -32,7 +32,7 @@ def by_name(events: list[dict[str, object]]) -> dict[str, dict[str, object]]:
     return {e["rendition"]["name"]: e for e in events}  # type: ignore[index]
 
 
-def test_three_renditions_with_the_middle_one_invalid(runner: JobRunner, imgix_container: object, worker_logs) -> None:  # type: ignore[no-untyped-def]
+def test_three_renditions_with_the_middle_one_invalid(runner: JobRunner, imgix_container: object) -> None:
     renditions = [
         {"name": "small.png", "fmt": "png", "width": 100},
         {"name": "broken.jpg", "fmt": "jpg", "imgix": "{not json"},
@@ -84,7 +84,7 @@ def test_events_follow_the_contract_and_carry_no_secret(runner: JobRunner) -> No
     assert runner.services.rejected_calls() == []
 
 
-def test_each_error_reason(runner: JobRunner, worker_env: dict[str, str], imgix_container: object, worker_logs) -> None:  # type: ignore[no-untyped-def]
+def test_each_error_reason(runner: JobRunner, worker_env: dict[str, str], imgix_container: object) -> None:
     cases = {
         "SourceCorrupt": runner.run(b"", [{"name": "x.png", "fmt": "png"}]),
         "SourceFormatUnsupported": runner.run(b"just some text, not an image", [{"name": "x.png", "fmt": "png"}]),

@@ -1,0 +1,74 @@
+"""The local platform starts every part, runs a job through the relay, and leaves nothing running."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from local_platform.paths import ROOT
+from local_platform.platform import LocalPlatform
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_a_job_through_the_relay_and_a_clean_stop(tmp_path: Path) -> None:
+    platform = LocalPlatform.start(log_dir=tmp_path / "logs")
+    try:
+        pids = [p.pid for p in (platform.azurite.process, platform.renderer.process, platform.worker.process) if p]
+        assert platform.relay is not None and platform.relay.process is not None
+        pids.append(platform.relay.process.pid)
+        env = platform.environment()
+        for key in ("WORKER_URL", "RENDERER_URL", "EVENTS_URL", "ORG_ID", "AZURE_STORAGE_CONNECTION_STRING"):
+            assert env[key]
+        assert env["WORKER_URL"].startswith("https://localhost:") and "/relay" in env["WORKER_URL"]
+        source = ROOT / "tests" / "cases" / "photo.jpg"
+        with platform.asset_compute() as client:
+            job = client.process(source, [{"name": "small.png", "fmt": "png", "width": 64}], out_dir=tmp_path / "out")
+        (result,) = job.renditions
+        assert result.event_type == "rendition_created", result.error_message
+        assert result.output is not None and result.output.exists()
+        assert result.metadata["tiff:imageWidth"] == 64
+    finally:
+        platform.stop()
+    assert all(gone(pid) for pid in pids)
+
+
+def test_a_failed_start_stops_what_was_started(tmp_path: Path) -> None:
+    before = subprocess.run(["pgrep", "-f", "azurite"], capture_output=True, text=True).stdout.split()
+    with pytest.raises(RuntimeError):
+        # An invalid setting makes the worker host exit at start; everything started before it must stop.
+        LocalPlatform.start(log_dir=tmp_path / "logs", relay=False, worker_settings={"IMGIX_DOMAIN": "not a domain"})
+    after = subprocess.run(["pgrep", "-f", "azurite"], capture_output=True, text=True).stdout.split()
+    assert set(after) <= set(before)
+
+
+def test_up_token_down(tmp_path: Path) -> None:
+    pid_file = ROOT / ".local" / "platform.pid"
+    if pid_file.exists() and pid_file.read_text().strip().isdigit() and not gone(int(pid_file.read_text())):
+        pytest.skip("a platform started by `make up` is running; this test would stop it")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = [sys.executable, "-m", "local_platform"]
+    up = subprocess.run([*run, "up"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    try:
+        assert up.returncode == 0, up.stderr
+        env_file = ROOT / ".local" / "env"
+        values = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
+        assert {"WORKER_URL", "RENDERER_URL", "EVENTS_URL", "ORG_ID", "AZURE_STORAGE_CONNECTION_STRING"} <= set(values)
+        assert "AccountKey" not in up.stdout  # the connection string is in the file, not printed
+        token = subprocess.run([*run, "token"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert token.stdout.strip().splitlines()[-1].count(".") == 2
+    finally:
+        down = subprocess.run([*run, "down"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert down.returncode == 0
+    assert not (ROOT / ".local" / "env").exists()
+    assert not (ROOT / ".local" / "platform.pid").exists()
