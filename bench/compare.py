@@ -13,6 +13,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ from local_platform.platform import LocalPlatform
 __all__ = ["JobSample", "compare_input"]
 
 JOB_TIMEOUT = 900.0
+IDLE_SETTLE_SECONDS = 2.0  # the local host's queue polling backs off to once a second within about 2 s
+IDLE_MEASURE_SECONDS = 2.0
 # The worker's settings the baseline shares (the same imgix source, token and renderer origin).
 _SHARED = ("IMGIX_SOURCE_CONNECTION_STRING", "IMGIX_SOURCE_CONTAINER", "IMGIX_SECURE_TOKEN", "IMGIX_DOMAIN",
            "TLS_CA_BUNDLE", "EVENTS_URL")  # fmt: skip
@@ -66,7 +69,9 @@ class _Measured:
 class _Sides:
     """Runs one job on either side of a running platform and measures it."""
 
-    def __init__(self, platform: LocalPlatform, proxy: RenderProxy, baseline: BaselineProcess, log: WorkerLog) -> None:
+    def __init__(
+        self, platform: LocalPlatform, proxy: RenderProxy, baseline: BaselineProcess | None, log: WorkerLog
+    ) -> None:
         self.platform = platform
         self.proxy = proxy
         self.baseline = baseline
@@ -118,6 +123,8 @@ class _Sides:
         return self._sample(job, measured, keep)
 
     def baseline_job(self, source_url: str, source: Path, keep: Path | None = None) -> JobSample:
+        assert self.baseline is not None
+        baseline = self.baseline
         job = self.aem.job(source_url, source, for_baseline(COMPARE), worker="baseline")
         activation = uuid.uuid4().hex
         message = {"activationId": activation, "requestId": job.request_id, "token": self.aem.token,
@@ -126,13 +133,13 @@ class _Sides:
         outcome: dict[str, Any] = {}
 
         def submit() -> str:
-            self.baseline.submit(message)
+            baseline.submit(message)
             return activation
 
         def finish() -> None:
-            outcome.update(self.baseline.result(JOB_TIMEOUT))
+            outcome.update(baseline.result(JOB_TIMEOUT))
 
-        measured = self._measure(self.baseline.pid, job, submit, finish)
+        measured = self._measure(baseline.pid, job, submit, finish)
         if not outcome.get("ok"):
             raise BenchError(f"the baseline failed: {outcome.get('error')}")
         # The tutorial leaves the staged source behind; remove it so every run starts from the same container.
@@ -173,42 +180,80 @@ def _record(
     }
 
 
+@dataclass
+class _SideRuns:
+    samples: list[JobSample]
+    peak_rss: float = 0.0
+    idle_rss: float = 0.0
+    idle_cpu_per_s: float | None = None
+
+
+def _idle_cpu_rate(pid: int) -> float:
+    """CPU seconds per second of an idle worker host: its queue consumers polling (backoff at its maximum)."""
+    time.sleep(IDLE_SETTLE_SECONDS)
+    before, started = sample(pid), time.monotonic()
+    time.sleep(IDLE_MEASURE_SECONDS)
+    return (sample(pid) - before).cpu_s / (time.monotonic() - started)
+
+
+def _on_platform(
+    source: SourceInput,
+    repeats: int,
+    proxy: RenderProxy,
+    worker_settings: dict[str, str],
+    sides: tuple[str, ...],
+    say: Callable[[str], None],
+) -> dict[str, _SideRuns]:
+    """Runs of `sides` (an "ours..." label, optionally "baseline") on one fresh platform, alternating."""
+    path, warm_path = ensure(source), ensure(INPUTS["1MB"])
+    logs = WORK_DIR / "logs" / f"{source.label}-{sides[0]}"
+    logs.mkdir(parents=True, exist_ok=True)
+    settings = {"JOB_DEADLINE_SECONDS": str(int(JOB_TIMEOUT)), "IMGIX_BASE_URL": proxy.url, **worker_settings}
+    with LocalPlatform.start(relay=False, log_dir=logs, worker_settings=settings) as platform, ExitStack() as stack:
+        proxy.upstream = platform.renderer.url
+        baseline = None
+        if "baseline" in sides:
+            env = {name: platform.worker_environment[name] for name in _SHARED} | {"IMGIX_BASE_URL": proxy.url}
+            baseline = stack.enter_context(BaselineProcess(env, WORK_DIR / "baseline", logs / "baseline.log"))
+        jobs = _Sides(platform, proxy, baseline, WorkerLog(logs / "worker.log"))
+        try:
+            run_one = {side: jobs.baseline_job if side == "baseline" else jobs.ours for side in sides}
+            pids = {side: baseline.pid if baseline and side == "baseline" else platform.worker.pid for side in sides}
+            warm_url = jobs.aem.upload_source(warm_path)
+            for side in sides:
+                run_one[side](warm_url, warm_path)  # lazy imports, connection pools
+            runs = {side: _SideRuns([]) for side in sides}
+            runs[sides[0]].idle_cpu_per_s = _idle_cpu_rate(pids[sides[0]])  # type: ignore[arg-type]
+            for side, pid in pids.items():
+                runs[side].idle_rss = rss_mb(pid, peak=False)  # type: ignore[arg-type]
+                reset_peak_rss(pid)  # type: ignore[arg-type]
+            url = jobs.aem.upload_source(path)
+            for run in range(repeats):
+                keep = WORK_DIR / "out" / source.label if run == repeats - 1 else None
+                for side in sides:
+                    runs[side].samples.append(run_one[side](url, path, keep=keep and keep / side))
+                walls = ", ".join(f"{side} {runs[side].samples[-1].wall_s:.2f}s" for side in sides)
+                say(f"  {source.label} run {run + 1}/{repeats}: {walls}")
+            for side, pid in pids.items():
+                runs[side].peak_rss = rss_mb(pid)  # type: ignore[arg-type]
+        finally:
+            jobs.close()
+    return runs
+
+
 def compare_input(
     source: SourceInput, repeats: int, proxy: RenderProxy, *, say: Callable[[str], None]
 ) -> list[dict[str, Any]]:
-    """Both sides' records for one input, measured on a fresh platform."""
-    path, warm_path = ensure(source), ensure(INPUTS["1MB"])
-    logs = WORK_DIR / "logs" / source.label
-    logs.mkdir(parents=True, exist_ok=True)
-    settings = {"JOB_DEADLINE_SECONDS": str(int(JOB_TIMEOUT)), "IMGIX_BASE_URL": proxy.url}
-    with LocalPlatform.start(relay=False, log_dir=logs, worker_settings=settings) as platform:
-        proxy.upstream = platform.renderer.url
-        env = {name: platform.worker_environment[name] for name in _SHARED} | {"IMGIX_BASE_URL": proxy.url}
-        with BaselineProcess(env, WORK_DIR / "baseline", logs / "baseline.log") as baseline:
-            sides = _Sides(platform, proxy, baseline, WorkerLog(logs / "worker.log"))
-            try:
-                warm_url = sides.aem.upload_source(warm_path)
-                sides.ours(warm_url, warm_path)
-                sides.baseline_job(warm_url, warm_path)
-                pids = {"ours": platform.worker.pid, "baseline": baseline.pid}
-                idle = {side: rss_mb(pid, peak=False) for side, pid in pids.items()}  # type: ignore[arg-type]
-                for pid in pids.values():
-                    reset_peak_rss(pid)  # type: ignore[arg-type]
-                url = sides.aem.upload_source(path)
-                runs: dict[str, list[JobSample]] = {"ours": [], "baseline": []}
-                for run in range(repeats):
-                    keep = WORK_DIR / "out" / source.label if run == repeats - 1 else None
-                    runs["ours"].append(sides.ours(url, path, keep=keep and keep / "ours"))
-                    runs["baseline"].append(sides.baseline_job(url, path, keep=keep and keep / "baseline"))
-                    say(
-                        f"  {source.label} run {run + 1}/{repeats}: ours {runs['ours'][-1].wall_s:.2f}s, "
-                        f"baseline {runs['baseline'][-1].wall_s:.2f}s"
-                    )
-                peaks = {side: rss_mb(pid) for side, pid in pids.items()}  # type: ignore[arg-type]
-            finally:
-                sides.close()
-    records = [_record(source, side, runs[side], peak_rss=peaks[side], idle_rss=idle[side]) for side in runs]
-    same = {s.sha1s for s in runs["ours"]} == {s.sha1s for s in runs["baseline"]}
-    for record in records:
-        record["same_renditions_both_sides"] = same
+    """The records of every side for one input: ours (as configured by default) and the baseline on one
+    fresh platform, then ours one rendition at a time on another."""
+    runs = _on_platform(source, repeats, proxy, {}, ("ours", "baseline"), say)
+    runs |= _on_platform(source, repeats, proxy, {"RENDER_CONCURRENCY": "1"}, ("ours_sequential",), say)
+    baseline_renditions = {s.sha1s for s in runs["baseline"].samples}
+    records = []
+    for side, side_runs in runs.items():
+        record = _record(source, side, side_runs.samples, peak_rss=side_runs.peak_rss, idle_rss=side_runs.idle_rss)
+        record["idle_cpu_s_per_s"] = side_runs.idle_cpu_per_s
+        # Same bytes from the renderer on both sides: the two did the same rendering work.
+        record["same_renditions_as_baseline"] = {s.sha1s for s in side_runs.samples} == baseline_renditions
+        records.append(record)
     return records

@@ -6,19 +6,16 @@ local CA's certificate, and returns once both ports accept connections. `stop()`
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from local_platform.paths import LOCAL_DIR, ROOT
+from local_platform.processes import free_port, spawn, stop_group, wait_for_port
 from local_platform.tls import TlsFiles, ensure_tls
 
-__all__ = ["ACCOUNT", "ACCOUNT_KEY", "Azurite", "ensure_node_tools", "free_port", "wait_for_port"]
+__all__ = ["ACCOUNT", "ACCOUNT_KEY", "Azurite", "ensure_node_tools"]
 
 ACCOUNT = "devstoreaccount1"
 # Azurite's published, fixed development key (not a secret: it is the same on every machine).
@@ -50,29 +47,6 @@ def ensure_node_tools() -> Path:
     return bin_dir
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, *, process: subprocess.Popen[bytes] | None = None, timeout: float = 60.0) -> None:
-    """Return once 127.0.0.1:`port` accepts a connection; raise if `process` exits or `timeout` passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1.0):
-                return
-        except OSError:
-            pass
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode} before port {port} opened")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"port {port} did not open within {timeout:.0f}s")
-        time.sleep(0.05)  # polling a socket for readiness, not synchronising on time
-
-
 @dataclass
 class Azurite:
     """A running Azurite (blob + queue) on loopback, over HTTPS with the local CA."""
@@ -88,7 +62,6 @@ class Azurite:
         bin_dir = ensure_node_tools()
         tls = ensure_tls()
         blob_port, queue_port, table_port = free_port(), free_port(), free_port()
-        log = open(log_file, "ab") if log_file else subprocess.DEVNULL
         cmd = [
             str(bin_dir / "azurite"),
             "--inMemoryPersistence",
@@ -100,9 +73,7 @@ class Azurite:
             "--tableHost", "127.0.0.1", "--tablePort", str(table_port),
             "--cert", str(tls.cert), "--key", str(tls.key),
         ]  # fmt: skip
-        process = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-        )
+        process = spawn(cmd, log_file=log_file)
         azurite = cls(blob_port=blob_port, queue_port=queue_port, tls=tls, process=process)
         try:
             wait_for_port(blob_port, process=process)
@@ -131,17 +102,7 @@ class Azurite:
     def stop(self) -> None:
         """End Azurite and everything it started."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait()
+        stop_group(process, timeout=10)
 
     def __enter__(self) -> Azurite:
         return self

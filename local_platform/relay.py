@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from local_platform.azurite import free_port, wait_for_port
 from local_platform.paths import LOCAL_DIR, ROOT
+from local_platform.processes import free_port, spawn, stop_group, wait_for_port
 from local_platform.tls import TlsFiles
 
 __all__ = ["ACTION_PATH", "RelayProcess"]
@@ -70,10 +69,7 @@ class RelayProcess:
         ]  # fmt: skip
         # Without a log file the server's output goes to the work dir, so a failed start can say why.
         log_path = log_file or work_dir / "server.log"
-        with open(log_path, "ab") as log:  # the child keeps its own descriptor
-            process = subprocess.Popen(
-                cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-            )
+        process = spawn(cmd, env=env, log_file=log_path)
         relay = cls(port=port, work_dir=work_dir, process=process)
         try:
             wait_for_port(port, process=process, timeout=30.0)
@@ -93,16 +89,7 @@ class RelayProcess:
     def stop(self) -> None:
         """End the server and remove its pinned copy of the action."""
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                process.wait()
+        stop_group(process)
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
     def __enter__(self) -> RelayProcess:

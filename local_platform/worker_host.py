@@ -25,8 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from local_platform.azurite import free_port, wait_for_port
 from local_platform.paths import ROOT
+from local_platform.processes import free_port, spawn, stop_group, wait_for_port
 from local_platform.tls import TlsFiles, server_context
 
 __all__ = ["MAX_DEQUEUE_COUNT", "WorkerHostProcess", "main"]
@@ -216,13 +216,9 @@ class WorkerHostProcess:
         """Start the host with the worker settings in `environ` and wait until it listens."""
         port = free_port()
         env = {**os.environ, **environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "function_app")])}
-        log = open(log_file, "ab") if log_file else subprocess.DEVNULL
-        process = subprocess.Popen(
-            [sys.executable, "-m", "local_platform.worker_host", "--port", str(port),
-             "--cert", str(tls.cert), "--key", str(tls.key)],
-            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
+        cmd = [sys.executable, "-m", "local_platform.worker_host", "--port", str(port),
+               "--cert", str(tls.cert), "--key", str(tls.key)]  # fmt: skip
+        process = spawn(cmd, env=env, log_file=log_file)
         host = cls(port=port, process=process)
         try:
             wait_for_port(port, process=process, timeout=60)
@@ -241,17 +237,7 @@ class WorkerHostProcess:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait()
+        stop_group(process, timeout=15)
 
     def __enter__(self) -> WorkerHostProcess:
         return self

@@ -7,14 +7,12 @@ The child runs in its own process group, which `stop()` ends.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from local_platform.azurite import free_port, wait_for_port
-from local_platform.paths import ROOT
+from local_platform.processes import free_port, spawn, stop_group, wait_for_port
 from local_platform.tls import TlsFiles
 
 __all__ = ["SAS_ENV", "TOKEN_ENV", "RendererProcess"]
@@ -67,15 +65,7 @@ class RendererProcess:
             cmd += ["--max-source-bytes", str(max_source_bytes)]
         if max_pixels is not None:
             cmd += ["--max-pixels", str(max_pixels)]
-        log = open(log_file, "ab") if log_file else subprocess.DEVNULL
-        try:
-            process = subprocess.Popen(
-                cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-        finally:
-            if log is not subprocess.DEVNULL:
-                log.close()  # the child holds its own copy
+        process = spawn(cmd, env=env, log_file=log_file)
         renderer = cls(port=port, process=process)
         try:
             wait_for_port(port, process=process, timeout=30)
@@ -91,17 +81,7 @@ class RendererProcess:
     def stop(self) -> None:
         """End the renderer's process group."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait()
+        stop_group(process, timeout=10)
 
     def __enter__(self) -> RendererProcess:
         return self

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from local_platform.azurite import free_port
+from local_platform.processes import free_port
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from local_platform.adobe_services import AdobeServices
 from local_platform.asset_compute import AssetComputeClient, AssetComputeError
 from local_platform.asset_compute_cli import main, read_env_file
 from local_platform.asset_compute_storage import MIB, TargetOptions, block_id
-from local_platform.azurite import Azurite, free_port
+from local_platform.azurite import Azurite
 from local_platform.ims import LOCAL_ORG_ID
+from local_platform.processes import free_port
 from profiles import Profile, RenditionSpec, load_profile
 
 pytestmark = pytest.mark.azurite
