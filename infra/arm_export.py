@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.mocks import ARM_TYPES, MockedResource
+from infra.mocks import ARM_TYPES, NAME_INPUTS, MockedResource
 
 __all__ = ["API_VERSIONS", "to_arm_template"]
 
@@ -25,21 +25,8 @@ API_VERSIONS = {
 }
 
 _TOP_LEVEL = ("location", "kind", "sku", "identity", "tags")
-# Inputs that only address the resource (its group, parent or own name) and are no ARM properties.
-_ADDRESSING = (
-    "resourceGroupName",
-    "accountName",
-    "containerName",
-    "queueName",
-    "vaultName",
-    "secretName",
-    "workspaceName",
-    "resourceName",
-    "roleAssignmentName",
-    "managementPolicyName",
-    "blobServicesName",
-    "name",
-)
+# Inputs that only address the resource (its group, parent or own name) are no ARM properties.
+_ADDRESSING = NAME_INPUTS
 _RENAMES = {
     "azure-native:storage:StorageAccount": {
         "enableHttpsTrafficOnly": "supportsHttpsTrafficOnly",

@@ -15,7 +15,7 @@ from typing import Any
 
 import pulumi
 
-__all__ = ["ARM_TYPES", "AzureMocks", "MockedCall", "MockedResource", "plain"]
+__all__ = ["ARM_TYPES", "NAME_INPUTS", "AzureMocks", "MockedCall", "MockedResource", "plain"]
 
 # azure-native type token -> ARM resource type (also used by the ARM export for Checkov).
 ARM_TYPES = {
@@ -36,8 +36,8 @@ ARM_TYPES = {
     "azure-native:operationalinsights:Workspace": "Microsoft.OperationalInsights/workspaces",
 }
 
-# The input that holds each type's physical name.
-_NAME_INPUTS = (
+# The inputs that hold a resource's physical name or address it (group, parent, own name).
+NAME_INPUTS = (
     "resourceGroupName",
     "accountName",
     "containerName",
