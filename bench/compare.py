@@ -50,6 +50,7 @@ class JobSample:
     render_sum_s: float  # X-Render-Seconds summed over the job's renditions
     render_union_s: float  # time during which at least one of them rendered
     renderer_s: float  # X-Response-Seconds summed: the renderer's whole time, incl. reading the source blob
+    renderer_union_s: float  # time during which the renderer was answering at least one of the job's requests
     cpu_s: float
     rchar: int
     wchar: int
@@ -103,6 +104,7 @@ class _Sides:
             render_sum_s=sum(r.render_s for r in records),
             render_union_s=render_union(records),
             renderer_s=sum(r.response_s for r in records),
+            renderer_union_s=render_union(records, whole_request=True),
             cpu_s=used.cpu_s,
             rchar=used.rchar,
             wchar=used.wchar,
@@ -171,6 +173,7 @@ def _record(
         "render_union_s_median": _median([s.render_union_s for s in samples]),
         "renderer_s_median": _median([s.renderer_s for s in samples]),
         "overhead_s_median": _median([s.wall_s - s.render_union_s for s in samples]),
+        "outside_renderer_s_median": _median([s.wall_s - s.renderer_union_s for s in samples]),
         "worker_cpu_s": _median([s.cpu_s for s in samples]),
         "peak_rss_mb": peak_rss,
         "idle_rss_mb": idle_rss,
@@ -223,7 +226,8 @@ def _on_platform(
             for side in sides:
                 run_one[side](warm_url, warm_path)  # lazy imports, connection pools
             runs = {side: _SideRuns([]) for side in sides}
-            runs[sides[0]].idle_cpu_per_s = _idle_cpu_rate(pids[sides[0]])  # type: ignore[arg-type]
+            if baseline is not None:  # once per input: the polling rate does not depend on the settings
+                runs[sides[0]].idle_cpu_per_s = _idle_cpu_rate(pids[sides[0]])  # type: ignore[arg-type]
             for side, pid in pids.items():
                 runs[side].idle_rss = rss_mb(pid, peak=False)  # type: ignore[arg-type]
                 reset_peak_rss(pid)  # type: ignore[arg-type]

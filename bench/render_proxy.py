@@ -42,11 +42,17 @@ class RenderRecord:
     def render_interval(self) -> tuple[float, float]:
         return (self.headers_at - self.render_s, self.headers_at)
 
+    @property
+    def renderer_interval(self) -> tuple[float, float]:
+        return (self.received_at, self.headers_at)
 
-def render_union(records: list[RenderRecord]) -> float:
-    """Seconds during which at least one render ran: parallel renders of one job are not counted twice."""
+
+def render_union(records: list[RenderRecord], *, whole_request: bool = False) -> float:
+    """Seconds during which at least one render ran (or, `whole_request`, the renderer was answering one):
+    parallel renders of one job are not counted twice."""
     total, end = 0.0, float("-inf")
-    for start, stop in sorted(r.render_interval for r in records):
+    intervals = [r.renderer_interval if whole_request else r.render_interval for r in records]
+    for start, stop in sorted(intervals):
         if stop > end:
             total += stop - max(start, end)
             end = stop

@@ -201,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     log("worker host listening", url=f"https://localhost:{args.port}{ROUTE}")
     server.serve_forever()
     server.server_close()
+    for thread in threads:
+        thread.join(timeout=worker.settings.job_deadline_seconds)
+    worker.close()
     return 0
 
 

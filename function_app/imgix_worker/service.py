@@ -7,8 +7,8 @@ Functions library, so both host the very same code.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from .auth import ImsAuthenticator
 from .events import EventSender
@@ -34,6 +34,7 @@ class Worker:
     settings: Settings
     intake: Intake
     processor: Processor
+    closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Worker:
@@ -78,7 +79,23 @@ class Worker:
             client_ids=settings.ims_client_ids,
             ca_bundle=settings.tls_ca_bundle,
         )
-        return cls(settings=settings, intake=Intake(settings, authenticator), processor=processor)
+        return cls(
+            settings=settings,
+            intake=Intake(settings, authenticator),
+            processor=processor,
+            closers=[http.close, container.close],
+        )
+
+    def close(self) -> None:
+        """Release connections (the local host at shutdown; the Functions host simply ends the process)."""
+        for close in self.closers:
+            close()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def process_message(self, message: str | bytes) -> JobOutcome:
         """Process one `jobs` queue message."""

@@ -66,8 +66,9 @@ def worker_env(azurite: Azurite, services: AdobeServices, renderer: RendererProc
 
 
 @pytest.fixture(scope="session")
-def worker(worker_env: dict[str, str]) -> Worker:
-    return Worker.from_env(worker_env)
+def worker(worker_env: dict[str, str]) -> Iterator[Worker]:
+    with Worker.from_env(worker_env) as built:
+        yield built
 
 
 @pytest.fixture(scope="session")

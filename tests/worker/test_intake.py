@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -99,8 +100,9 @@ def test_unknown_recipe_on_the_path_is_404(runner: JobRunner) -> None:
 
 
 @pytest.fixture(scope="module")
-def relayed(worker_env: dict[str, str]) -> Worker:
-    return Worker.from_env({**worker_env, "RELAY_HMAC_KEY": RELAY_KEY})
+def relayed(worker_env: dict[str, str]) -> Iterator[Worker]:
+    with Worker.from_env({**worker_env, "RELAY_HMAC_KEY": RELAY_KEY}) as built:
+        yield built
 
 
 def signed(headers: dict[str, str], body: bytes, *, ts: float | None = None, key: str = RELAY_KEY) -> dict[str, str]:

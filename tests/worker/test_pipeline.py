@@ -85,6 +85,7 @@ def test_events_follow_the_contract_and_carry_no_secret(runner: JobRunner) -> No
 
 
 def test_each_error_reason(runner: JobRunner, worker_env: dict[str, str], imgix_container: object) -> None:
+    small_sources = Worker.from_env({**worker_env, "MAX_SOURCE_BYTES": "100"})
     cases = {
         "SourceCorrupt": runner.run(b"", [{"name": "x.png", "fmt": "png"}]),
         "SourceFormatUnsupported": runner.run(b"just some text, not an image", [{"name": "x.png", "fmt": "png"}]),
@@ -98,9 +99,10 @@ def test_each_error_reason(runner: JobRunner, worker_env: dict[str, str], imgix_
         "SourceUnsupported": runner.run(
             image_bytes(),
             [{"name": "x.png", "fmt": "png"}],
-            worker=Worker.from_env({**worker_env, "MAX_SOURCE_BYTES": "100"}),
+            worker=small_sources,
         ),
     }
+    small_sources.close()
     for reason, done in cases.items():
         assert [e["errorReason"] for e in done.events] == [reason], reason
         assert all("sig=" not in str(e["errorMessage"]) for e in done.events)
@@ -175,8 +177,10 @@ def test_renditions_unfinished_at_the_deadline_fail_and_nothing_is_left(
     runner: JobRunner, worker_env: dict[str, str], stalled_imgix: str, imgix_container: object
 ) -> None:
     # A 6 s deadline leaves 1 s of work after the 5 s reserved for reporting.
-    slow = Worker.from_env({**worker_env, "IMGIX_BASE_URL": stalled_imgix, "JOB_DEADLINE_SECONDS": "6"})
-    done = runner.run(image_bytes(), [{"name": "a.png", "fmt": "png"}, {"name": "b.png", "fmt": "png"}], worker=slow)
+    settings = {**worker_env, "IMGIX_BASE_URL": stalled_imgix, "JOB_DEADLINE_SECONDS": "6"}
+    with Worker.from_env(settings) as slow:
+        renditions = [{"name": "a.png", "fmt": "png"}, {"name": "b.png", "fmt": "png"}]
+        done = runner.run(image_bytes(), renditions, worker=slow)
     assert sorted((e["type"], e["errorReason"]) for e in done.events) == [("rendition_failed", "GenericError")] * 2
     assert all("timed out" in str(e["errorMessage"]) for e in done.events)
     assert staged_blobs(imgix_container) == []

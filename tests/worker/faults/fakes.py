@@ -21,7 +21,6 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 
 import httpx
 
@@ -109,8 +108,7 @@ class Truncate(Action):
         handler.end_headers()
         handler.wfile.write(data[: len(data) // 2])
         handler.wfile.flush()
-        handler.close_connection = True
-        handler.cut()
+        handler.close_connection = True  # the server then shuts the socket down: a FIN, no TLS close_notify
 
 
 class Stall(Action):
@@ -176,16 +174,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
-
-    def cut(self) -> None:
-        """Close the TCP connection at once (no TLS close_notify): the body is left short."""
-        sock = self.connection
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            raw = socket.socket(fileno=sock.detach()) if isinstance(sock, ssl.SSLSocket) else sock
-            raw.close()
-        except OSError:
-            pass
 
 
 class _ProxyServer(LocalHttpsServer):
@@ -394,7 +382,3 @@ def _reset(sock: socket.socket) -> None:
     except OSError:
         pass
     sock.close()
-
-
-def ca_bundle(tls: TlsFiles) -> Path:
-    return tls.ca_cert
