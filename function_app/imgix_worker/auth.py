@@ -8,6 +8,7 @@ short JSON message that never echoes the token.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import RequestRejected
+from .logs import log
 from .redaction import Secret
 from .transport import ssl_context
 
@@ -110,8 +112,11 @@ class ImsAuthenticator:
             raise _unauthorized("Invalid token: not an access token")
         client_id = claims.get("client_id")
         if not isinstance(client_id, str) or client_id not in self._client_ids:
+            # Ids are not secrets; logging the refused one tells the operator what to add to IMS_CLIENT_IDS.
+            log("token client not allowed", level=logging.WARNING, client_id=str(client_id)[:200])
             raise _unauthorized("Token's client is not allowed here")
         org_id = headers.get("x-gw-ims-org-id", "").strip()
         if org_id not in self._org_ids:
+            log("organization not allowed", level=logging.WARNING, org_id=org_id[:200])
             raise _unauthorized("Organization is not allowed here")
         return Caller(token=Secret(token), client_id=client_id, org_id=org_id)
