@@ -1,10 +1,12 @@
 """Ours against the tutorial's algorithm, input by input, in one run (`python -m bench`, first part).
 
-Each input gets a fresh platform, so each process's memory high-water mark belongs to that input alone. Both
-sides fetch renditions through the same render proxy (`render_proxy.py`) from the same renderer, get the same
-source URL, the same rendition parameters and AEM-style multipart targets. One warm-up job per side (1 MB
-source) runs first, so lazy imports and connection pools are not counted; then the runs alternate ours,
-baseline, ours, ... Figures per job are read around the job, from outside the processes (`procstat.py`).
+Three sides per input: "ours" (the worker with its default settings) and "baseline" alternate on one fresh
+platform; "ours_sequential" (`RENDER_CONCURRENCY=1`, one rendition at a time like the baseline) runs on a second
+one, because the worker reads its settings at start. A fresh platform per input also gives each process a memory
+high-water mark of that input alone. All sides fetch renditions through the same render proxy
+(`render_proxy.py`) from the same renderer, get the same source URL, the same imgix parameters and AEM-style
+multipart targets. One warm-up job per side (1 MB source) runs first, so lazy imports and connection pools are
+not counted. Figures per job are read around the job, from outside the processes (`procstat.py`).
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from local_platform.tls import TlsFiles, server_context
 __all__ = ["MAX_DEQUEUE_COUNT", "WorkerHostProcess", "main"]
 
 MAX_DEQUEUE_COUNT = 5  # as host.json's extensions.queues.maxDequeueCount
+MAX_POLLING_SECONDS = 2.0  # as host.json's extensions.queues.maxPollingInterval
 ROUTE = "/api/worker"
 
 
@@ -64,6 +65,11 @@ class _Consumer:
         self._workers = workers
         self._visibility = visibility
         self._stop = stop
+        self._wake = threading.Event()
+
+    def wake(self) -> None:
+        """Poll now: a message was just enqueued here (the Functions host short-cuts its own output bindings too)."""
+        self._wake.set()
 
     def run(self) -> None:
         from imgix_worker.logs import log
@@ -80,8 +86,11 @@ class _Consumer:
                     messages = []
                 if not messages:
                     slots.release()
-                    self._stop.wait(idle)  # polling an empty queue, as the Functions host does
-                    idle = min(1.0, idle * 2)
+                    # An empty queue is polled with backoff up to host.json's maxPollingInterval (2 s), unless
+                    # the intake wakes us.
+                    self._wake.wait(idle)
+                    self._wake.clear()
+                    idle = min(MAX_POLLING_SECONDS, idle * 2)
                     continue
                 idle = 0.05
                 pool.submit(self._handle, messages[0], slots)
@@ -111,7 +120,7 @@ class _Consumer:
             slots.release()
 
 
-def _handler_class(worker, jobs_queue):  # type: ignore[no-untyped-def]
+def _handler_class(worker, jobs_queue, on_enqueued):  # type: ignore[no-untyped-def]
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -137,6 +146,7 @@ def _handler_class(worker, jobs_queue):  # type: ignore[no-untyped-def]
             if result.message is not None:
                 try:
                     jobs_queue.send_message(result.message.encode("utf-8"))
+                    on_enqueued()
                 except Exception:
                     # The host would answer 500 when its output binding fails: the job was not accepted.
                     self._reply(500, {"message": "the job could not be queued"})
@@ -184,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         _Consumer(poison, worker.fail_message, workers=1, visibility=visibility, stop=stop),
     ]  # fmt: skip
     threads = [threading.Thread(target=c.run, daemon=True) for c in consumers]
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), _handler_class(worker, jobs))
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), _handler_class(worker, jobs, consumers[0].wake))
     server.daemon_threads = True
     server.socket = server_context(TlsFiles(Path(), Path(args.cert), Path(args.key))).wrap_socket(
         server.socket, server_side=True
@@ -192,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def shutdown(*_: object) -> None:
         stop.set()
+        for consumer in consumers:
+            consumer.wake()
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, shutdown)
