@@ -9,7 +9,7 @@ CASES ?= tests/cases
 STACK ?= dev
 
 .PHONY: help demo test up down token cases cases-update process plan audit relay-env relay-test bench lint deps \
-	preview deploy lint-workflows
+	preview deploy lint-workflows bench-quick
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -74,8 +74,11 @@ relay-test: deps  ## the relay's Node tests and the worker-side verifier's tests
 	node --test relay/test/
 	$(PY) -m pytest tests/relay -q
 
-bench: deps  ## benchmarks against the tutorial's approach; writes bench/results.json and .png
+bench: deps  ## benchmarks against the tutorial's approach; writes bench/results.json, .png, README-section.md
 	$(PY) -m bench
+
+bench-quick: deps  ## a smoke run of the benchmarks (about 1.5 minutes)
+	$(PY) -m bench --quick
 
 lint: $(STAMP)  ## ruff
 	$(PY) -m ruff check .
