@@ -6,6 +6,7 @@ local CA's certificate, and returns once both ports accept connections. `stop()`
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -73,7 +74,8 @@ class Azurite:
             "--tableHost", "127.0.0.1", "--tablePort", str(table_port),
             "--cert", str(tls.cert), "--key", str(tls.key),
         ]  # fmt: skip
-        process = spawn(cmd, log_file=log_file)
+        # Azurite fetches copy sources itself for an asynchronous Copy Blob: it must trust the local CA.
+        process = spawn(cmd, env={**os.environ, "NODE_EXTRA_CA_CERTS": str(tls.ca_cert)}, log_file=log_file)
         azurite = cls(blob_port=blob_port, queue_port=queue_port, tls=tls, process=process)
         try:
             wait_for_port(blob_port, process=process)

@@ -109,15 +109,23 @@ class Worker:
 def _source_container(settings: Settings):  # type: ignore[no-untyped-def]
     from azure.storage.blob import BlobServiceClient
 
+    # One retry layer: the worker's own (`transport.retry`), which knows the job's deadline; the SDK's would
+    # retry again underneath it, for minutes.
+    options = {
+        "retry_total": 0,
+        "connection_timeout": min(10, settings.http_timeout_seconds),
+        "read_timeout": settings.http_timeout_seconds,
+    }
     if settings.imgix_source_connection_string is not None:
         service = BlobServiceClient.from_connection_string(
             settings.imgix_source_connection_string.reveal(),
             connection_verify=settings.tls_ca_bundle or True,
+            **options,
         )
     else:
         from azure.identity import DefaultAzureCredential
 
-        service = BlobServiceClient(settings.imgix_source_account_url, credential=DefaultAzureCredential())
+        service = BlobServiceClient(settings.imgix_source_account_url, credential=DefaultAzureCredential(), **options)
     return service.get_container_client(settings.imgix_source_container)
 
 

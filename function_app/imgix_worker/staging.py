@@ -54,6 +54,7 @@ class Stager:
         allowed_types: tuple[str, ...],
         max_source_bytes: int,
         copy_poll_seconds: float = 1.0,
+        sync_copy_max_bytes: int = SYNC_COPY_MAX_BYTES,
     ) -> None:
         self._container = container
         self._http = http
@@ -61,6 +62,7 @@ class Stager:
         self._allowed_types = allowed_types
         self._max_source_bytes = max_source_bytes
         self._copy_poll_seconds = copy_poll_seconds
+        self._sync_copy_max_bytes = sync_copy_max_bytes
 
     def blob_name(self, job: Job) -> str:
         """`<prefix>/<jobId>/source<.ext>`: one name per job, whatever the attempt."""
@@ -139,7 +141,7 @@ class Stager:
         from azure.core.exceptions import HttpResponseError
 
         try:
-            if size <= SYNC_COPY_MAX_BYTES:
+            if size <= self._sync_copy_max_bytes:
                 blob.start_copy_from_url(url, requires_sync=True)  # type: ignore[attr-defined]
                 return
             blob.start_copy_from_url(url)  # type: ignore[attr-defined]

@@ -208,3 +208,31 @@ def test_a_redelivered_message_reports_nothing_twice(runner: JobRunner) -> None:
     assert (again.created, again.failed) == (0, 0)
     events = runner.services.events(headers["x-request-id"])
     assert sorted(e["type"] for e in events) == ["rendition_created", "rendition_failed"]
+
+
+def test_large_sources_are_copied_asynchronously_and_polled(runner: JobRunner, imgix_container: object) -> None:
+    # The same Stager the worker uses, with the synchronous-copy limit lowered so a small source takes the
+    # asynchronous Copy Blob path that sources over 256 MiB take.
+    source = image_bytes(size=(640, 480))
+    body, _ = runner.job(source, [{"name": "x.png", "fmt": "png"}])
+    result = runner.worker.intake.handle("POST", runner.headers(), json.dumps(body).encode())
+    assert result.message is not None
+    job = decode_message(result.message)
+    real: Stager = runner.worker.processor._stager
+    stager = Stager(
+        imgix_container,  # type: ignore[arg-type]
+        real._http,
+        prefix="tests",
+        allowed_types=("image/jpeg",),
+        max_source_bytes=10_000_000,
+        copy_poll_seconds=0.05,
+        sync_copy_max_bytes=100,
+    )
+    staged = stager.stage(job, Deadline.after(30))
+    blob = imgix_container.get_blob_client(staged.blob_name)  # type: ignore[attr-defined]
+    properties = blob.get_blob_properties()
+    assert properties.copy.status == "success" and properties.size == len(source)
+    assert properties.content_settings.content_type == "image/jpeg"
+    assert blob.download_blob().readall() == source
+    stager.remove(job)
+    assert staged_blobs(imgix_container) == []
