@@ -78,7 +78,7 @@ class Intake:
             raise RequestRejected(404, f"unknown recipe; known: {', '.join(sorted(RECIPES))}")
         try:
             payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
             raise RequestRejected(400, "the body must be JSON") from None
         job_id = uuid.uuid4().hex
         request_id = headers.get("x-request-id", "").strip()[:200] or job_id

@@ -6,7 +6,10 @@ Functions library, so both host the very same code.
 
 from __future__ import annotations
 
+import binascii
+import logging
 import threading
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -14,8 +17,9 @@ from .auth import ImsAuthenticator
 from .events import EventSender
 from .imgix_urls import ImgixUrls
 from .intake import Intake
-from .jobs import decode_message
+from .jobs import Job, decode_message
 from .ledger import EventLedger
+from .logs import log
 from .processor import JobOutcome, Processor
 from .settings import Settings
 from .staging import Stager
@@ -99,11 +103,24 @@ class Worker:
 
     def process_message(self, message: str | bytes) -> JobOutcome:
         """Process one `jobs` queue message."""
-        return self.processor.process(decode_message(message))
+        job = _readable(message)
+        return self.processor.process(job) if job is not None else JobOutcome()
 
     def fail_message(self, message: str | bytes) -> JobOutcome:
         """Handle one `jobs-poison` message: every rendition gets `rendition_failed`."""
-        return self.processor.fail_job(decode_message(message), "the job could not be processed after several attempts")
+        job = _readable(message)
+        if job is None:
+            return JobOutcome()
+        return self.processor.fail_job(job, "the job could not be processed after several attempts")
+
+
+def _readable(message: str | bytes) -> Job | None:
+    """The message's job, or None (logged) for a message no intake of ours wrote: retrying it cannot help."""
+    try:
+        return decode_message(message)
+    except (ValueError, KeyError, TypeError, zlib.error, binascii.Error):
+        log("unreadable queue message dropped", level=logging.ERROR)
+        return None
 
 
 def _source_container(settings: Settings):  # type: ignore[no-untyped-def]

@@ -84,8 +84,9 @@ def test_bad_jobs_are_400_naming_the_field_and_nothing_is_queued(runner: JobRunn
         result = runner.worker.intake.handle("POST", runner.headers(), json.dumps(copy).encode())
         assert result.status == 400 and result.message is None
         assert field in str(result.body["message"])  # type: ignore[index]
-    result = runner.worker.intake.handle("POST", runner.headers(), b"{not json")
-    assert result.status == 400 and result.message is None
+    for body in (b"{not json", b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe\x00"):
+        result = runner.worker.intake.handle("POST", runner.headers(), body)
+        assert result.status == 400 and result.message is None
 
 
 def test_oversized_bodies_are_413(runner: JobRunner) -> None:

@@ -236,3 +236,9 @@ def test_large_sources_are_copied_asynchronously_and_polled(runner: JobRunner, i
     assert blob.download_blob().readall() == source
     stager.remove(job)
     assert staged_blobs(imgix_container) == []
+
+
+@pytest.mark.parametrize("message", [b"not json", b'{"v": 1}', b"z1:!!!", b'{"v": 2, "jobId": "x"}'])
+def test_unreadable_messages_are_dropped_not_retried(runner: JobRunner, message: bytes) -> None:
+    assert runner.worker.process_message(message).results == {}
+    assert runner.worker.fail_message(message).results == {}
