@@ -50,7 +50,7 @@ cases-update: deps  ## record actual renditions as the expected ones (review bef
 	$(PY) -m local_platform.cases $(CASES) --update
 
 process: deps  ## with `make up` running: make process FILE=<file|dir> PROFILE=profiles/wknd.yaml
-	$(PY) -m local_platform.asset_compute process $(FILE) --profile $(or $(PROFILE),profiles/wknd.yaml) --out out/
+	$(PY) -m local_platform.asset_compute process $(FILE) --profile $(or $(PROFILE),profiles/wknd.yaml) --out out/process/
 
 plan: $(STAMP)  ## what `pulumi up` would create for STACK=<env>, under mocks (no Azure, no Pulumi CLI)
 	$(PY) -m infra.plan $(STACK)
