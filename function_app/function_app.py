@@ -37,7 +37,7 @@ def worker(req: func.HttpRequest, jobs: func.Out[str]) -> func.HttpResponse:
 def process(msg: func.QueueMessage) -> None:
     """The processor: one job per message."""
     log("message received", dequeue_count=msg.dequeue_count, message_id=msg.id)
-    get_worker(SETTINGS).process_message(msg.get_body())
+    get_worker(SETTINGS).process_message(msg.get_body(), dequeue_count=msg.dequeue_count)
 
 
 @app.queue_trigger(arg_name="msg", queue_name=POISON_QUEUE, connection="AzureWebJobsStorage")

@@ -99,7 +99,7 @@ class _Consumer:
         from imgix_worker.logs import log
 
         try:
-            self._handler(message.content)
+            self._handler(message.content, message.dequeue_count)
             self._queue.delete_message(message)
         except Exception as exc:
             log(
@@ -189,9 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     visibility = worker.settings.job_deadline_seconds + 60
     consumers = [
-        _Consumer(jobs, worker.process_message, poison=poison, workers=args.jobs_in_parallel, visibility=visibility,
+        _Consumer(jobs, lambda body, count: worker.process_message(body, dequeue_count=count), poison=poison,
+                  workers=args.jobs_in_parallel, visibility=visibility, stop=stop),
+        _Consumer(poison, lambda body, _count: worker.fail_message(body), workers=1, visibility=visibility,
                   stop=stop),
-        _Consumer(poison, worker.fail_message, workers=1, visibility=visibility, stop=stop),
     ]  # fmt: skip
     threads = [threading.Thread(target=c.run, daemon=True) for c in consumers]
     server = ThreadingHTTPServer(("127.0.0.1", args.port), _handler_class(worker, jobs, consumers[0].wake))

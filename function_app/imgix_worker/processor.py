@@ -52,17 +52,21 @@ class JobOutcome:
 class _Reporter:
     """Sends at most one event per rendition, whichever thread gets there first, and marks it in the ledger."""
 
-    def __init__(self, job: Job, sender: EventSender, ledger: EventLedger, outcome: JobOutcome) -> None:
+    def __init__(
+        self, job: Job, sender: EventSender, ledger: EventLedger, outcome: JobOutcome, *, first_delivery: bool
+    ) -> None:
         self._job = job
         self._sender = sender
         self._ledger = ledger
         self._outcome = outcome
         self._lock = threading.Lock()
+        self.already_reported: set[int] = set()
+        if first_delivery:
+            return  # nothing can have been reported for a message delivered for the first time
         try:
             self.already_reported = ledger.reported(job.job_id)
         except WorkerError as exc:  # without the ledger a redelivery may repeat events: better than none
             log("report markers unreadable", level=logging.WARNING, error=exc.message, job_id=job.job_id)
-            self.already_reported = set()
 
     def pending(self) -> list[int]:
         """Renditions without an event yet (from this run or an earlier delivery of the message)."""
@@ -136,13 +140,17 @@ class Processor:
         self._http_timeout = http_timeout
         self._max_rendition_bytes = max_rendition_bytes
 
-    def process(self, job: Job) -> JobOutcome:
-        """Run the whole job; every rendition ends with exactly one event."""
+    def process(self, job: Job, *, first_delivery: bool = False) -> JobOutcome:
+        """Run the whole job; every rendition ends with exactly one event.
+
+        :param first_delivery: the queue says this message was never delivered before, so no report marker can
+            exist yet (saves reading them); when unsure, leave it False.
+        """
         started = time.monotonic()
         deadline = Deadline.after(self._deadline_seconds)
         work_deadline = Deadline(deadline.at - REPORT_RESERVE_SECONDS)
         outcome = JobOutcome()
-        reporter = _Reporter(job, self._events, self._ledger, outcome)
+        reporter = _Reporter(job, self._events, self._ledger, outcome, first_delivery=first_delivery)
         fields = {"request_id": job.request_id, "job_id": job.job_id}
         log("job started", renditions=len(job.renditions), already_reported=len(reporter.already_reported), **fields)
         try:
@@ -175,7 +183,7 @@ class Processor:
     def fail_job(self, job: Job, message: str) -> JobOutcome:
         """Report every rendition of a job that cannot be processed (poison queue) as failed, and clean up."""
         outcome = JobOutcome()
-        reporter = _Reporter(job, self._events, self._ledger, outcome)
+        reporter = _Reporter(job, self._events, self._ledger, outcome, first_delivery=False)
         for index in reporter.pending():
             reporter.failed(index, GenericError(message))
         self._stager.remove(job)

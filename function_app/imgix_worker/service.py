@@ -101,10 +101,12 @@ class Worker:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def process_message(self, message: str | bytes) -> JobOutcome:
-        """Process one `jobs` queue message."""
+    def process_message(self, message: str | bytes, *, dequeue_count: int | None = None) -> JobOutcome:
+        """Process one `jobs` queue message (`dequeue_count` as the queue reports it, when known)."""
         job = _readable(message)
-        return self.processor.process(job) if job is not None else JobOutcome()
+        if job is None:
+            return JobOutcome()
+        return self.processor.process(job, first_delivery=dequeue_count == 1)
 
     def fail_message(self, message: str | bytes) -> JobOutcome:
         """Handle one `jobs-poison` message: every rendition gets `rendition_failed`."""

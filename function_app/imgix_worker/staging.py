@@ -88,24 +88,21 @@ class Stager:
             size = retry(lambda: self._source_size(url), deadline=deadline, what="reading the source")
             self._check_size(size)
             retry(lambda: self._copy(blob, url, size, deadline), deadline=deadline, what="copying the source")
-        head = retry(
-            lambda: blob.download_blob(offset=0, length=HEAD_BYTES).readall(),
-            deadline=deadline,
-            what="reading the staged source",
-        )
+        head, stored_type = retry(lambda: _read_head(blob), deadline=deadline, what="reading the staged source")
         kind = mime_type(head)
         if kind not in self._allowed_types:
             if kind == "application/octet-stream":
                 raise SourceFormatUnsupported("the source is not a recognised image format")
             raise SourceFormatUnsupported(f"source type {kind} is not accepted by this profile")
-        # imgix serves Azure sources with the blob's content type: make it match the bytes.
-        from azure.storage.blob import ContentSettings
+        if stored_type != kind:
+            # imgix serves Azure sources with the blob's content type: make it match the bytes.
+            from azure.storage.blob import ContentSettings
 
-        retry(
-            lambda: blob.set_http_headers(content_settings=ContentSettings(content_type=kind)),
-            deadline=deadline,
-            what="labelling the staged source",
-        )
+            retry(
+                lambda: blob.set_http_headers(content_settings=ContentSettings(content_type=kind)),
+                deadline=deadline,
+                what="labelling the staged source",
+            )
         return StagedSource(blob_name=name, mimetype=kind, size=size)
 
     def remove(self, job: Job) -> None:
@@ -158,6 +155,13 @@ class Stager:
             if deadline.remaining() < self._copy_poll_seconds:
                 raise GenericError("the copy of the source did not finish before the deadline")
             time.sleep(self._copy_poll_seconds)  # Azure copies on its side; we poll its status
+
+
+def _read_head(blob: object) -> tuple[bytes, str | None]:
+    """The first bytes of the staged blob, and the content type it carries (from the same response)."""
+    with translate_errors("reading the staged source"):
+        download = blob.download_blob(offset=0, length=HEAD_BYTES)  # type: ignore[attr-defined]
+        return download.readall(), download.properties.content_settings.content_type
 
 
 def _extension(job: Job) -> str:

@@ -201,8 +201,8 @@ def test_a_redelivered_message_reports_nothing_twice(runner: JobRunner) -> None:
     headers = runner.headers()
     result = runner.worker.intake.handle("POST", headers, json.dumps(body).encode())
     assert result.message is not None
-    first = runner.worker.process_message(result.message)
-    again = runner.worker.process_message(result.message)  # the host redelivers after an instance died
+    first = runner.worker.process_message(result.message, dequeue_count=1)
+    again = runner.worker.process_message(result.message, dequeue_count=2)  # redelivered after an instance died
     runner.worker.fail_message(result.message)  # and even a poisoned copy adds nothing
     assert (first.created, first.failed) == (1, 1)
     assert (again.created, again.failed) == (0, 0)
