@@ -10,9 +10,9 @@ from local_platform.renderer.process import RendererProcess
 from local_platform.tls import ensure_tls
 
 from .fakes import ScriptedProxy
-from .support import containers
+from .support import containers, make_worker
 
-__all__ = ["containers", "imgix_proxy"]
+__all__ = ["containers", "imgix_proxy", "make_worker"]
 
 
 @pytest.fixture

@@ -111,18 +111,20 @@ class Truncate(Action):
         handler.close_connection = True  # the server then shuts the socket down: a FIN, no TLS close_notify
 
 
+@dataclass(frozen=True)
 class Stall(Action):
-    """Signal the request's arrival, answer nothing until the test calls `release()`, then forward it.
+    """Answer nothing until the test calls `release()`, then do `then` (forward, by default).
 
-    By then the worker has long given up on the connection; forwarding only tells whether it still listens.
+    By then the worker has long given up on the exchange; `then` only tells whether it still listens.
     """
 
+    then: Action = field(default_factory=Forward)
     name = "stall"
 
     def serve(self, handler: _Handler, body: bytes) -> None:
         handler.proxy.released.wait(_STALL_LIMIT_SECONDS)
         try:
-            Forward().serve(handler, body)
+            self.then.serve(handler, body)
         except OSError:
             handler.close_connection = True
 
@@ -362,6 +364,10 @@ class TcpProxy:
                 self._open.discard(sink)
 
     def close(self) -> None:
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() (close alone does not)
+        except OSError:
+            pass
         self._listener.close()
         self._accepting.join()
         self.down()
@@ -376,9 +382,10 @@ class TcpProxy:
 
 
 def _reset(sock: socket.socket) -> None:
-    """Close with RST, as a host that is gone or refusing does."""
+    """Close with RST, as a host that is gone or refusing does (and wake a thread blocked reading it)."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.shutdown(socket.SHUT_RD)
     except OSError:
         pass
     sock.close()

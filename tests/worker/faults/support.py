@@ -9,13 +9,16 @@ the ledger keeps them, the lifecycle rule removes them).
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
 
+from imgix_worker.jobs import decode_message
 from imgix_worker.service import Worker
 from local_platform.asset_compute_storage import TargetOptions
 from local_platform.azurite import Azurite
@@ -31,6 +34,9 @@ __all__ = [
     "assert_one_event_each",
     "committed_blocks",
     "containers",
+    "event_delays",
+    "heal_after",
+    "make_worker",
     "run_checked",
 ]
 
@@ -68,6 +74,20 @@ def containers(azurite: Azurite) -> Iterator[Containers]:
         imgix.create_container()
     yield Containers(aem, imgix)
     service.close()
+
+
+@pytest.fixture
+def make_worker(worker_env: dict[str, str]) -> Iterator[Callable[..., Worker]]:
+    """Builds workers from `worker_env` with some settings changed; closes them after the test."""
+    built: list[Worker] = []
+
+    def make(**settings: str) -> Worker:
+        built.append(Worker.from_env(worker_env | settings))
+        return built[-1]
+
+    yield make
+    for worker in built:
+        worker.close()
 
 
 @dataclass
@@ -185,3 +205,31 @@ def assert_failed_without_blocks(done: Done, containers: Containers, reason: str
     for blob in done.targets:
         assert committed_blocks(containers, blob) == [], blob
         assert not containers.aem.get_blob_client(blob).exists(), f"{blob} exists"
+
+
+def event_delays(done: Done) -> list[float]:
+    """Seconds from the start of processing to each event (by the event's own `date`)."""
+    return [
+        datetime.fromisoformat(str(e["date"]).replace("Z", "+00:00")).timestamp() - done.started for e in done.events
+    ]
+
+
+def heal_after(runner: JobRunner, count: int, wait_seconds: float, heal: Callable[[], None]) -> Callable[..., None]:
+    """A `process` for `run_checked`: run the job in a thread, wait on the journal for its `count` events for at
+    most `wait_seconds` (the job's deadline), then `heal()` the fault so the job ends, and wait for it.
+
+    For faults the worker should handle within its deadline but may not: the test still ends soon after.
+    """
+
+    def process(worker: Worker, message: str) -> None:
+        job = decode_message(message)
+        thread = threading.Thread(target=worker.process_message, args=(message,), name="job", daemon=True)
+        thread.start()
+        try:
+            runner.services.wait_for_events(job.request_id, count, timeout=wait_seconds)
+        finally:
+            heal()
+            thread.join(300)
+        assert not thread.is_alive(), "the job did not end after the fault was healed"
+
+    return process

@@ -8,6 +8,7 @@ committed rendition is byte-identical to what the renderer returned.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import datetime
 
 import pytest
@@ -29,8 +30,8 @@ from .support import (
 PNG_120 = {"fmt": "png", "width": 120}
 
 
-def faulty_worker(worker_env: dict[str, str], proxy: ScriptedProxy, **settings: str) -> Worker:
-    return Worker.from_env(worker_env | {"IMGIX_BASE_URL": proxy.url} | settings)
+def faulty_worker(make_worker: Callable[..., Worker], proxy: ScriptedProxy, **settings: str) -> Worker:
+    return make_worker(IMGIX_BASE_URL=proxy.url, **settings)
 
 
 def assert_delivered_as_rendered(runner: JobRunner, done: Done, proxy: ScriptedProxy, index: int = 0) -> bytes:
@@ -51,10 +52,14 @@ def last_event_before_deadline(done: Done, deadline_seconds: int) -> None:
 
 
 def test_imgix_500_until_the_deadline_is_a_generic_error(
-    runner: JobRunner, worker_env: dict[str, str], imgix_proxy: ScriptedProxy, containers: Containers, worker_logs
+    runner: JobRunner,
+    make_worker: Callable[..., Worker],
+    imgix_proxy: ScriptedProxy,
+    containers: Containers,
+    worker_logs,
 ) -> None:  # type: ignore[no-untyped-def]
     imgix_proxy.default = Reply(500, body=b"500 internal error\n")
-    worker = faulty_worker(worker_env, imgix_proxy, JOB_DEADLINE_SECONDS="8")  # 3 s of work, 5 s to report
+    worker = faulty_worker(make_worker, imgix_proxy, JOB_DEADLINE_SECONDS="8")  # 3 s of work, 5 s to report
     renditions = [{"name": "a.png", **PNG_120}, {"name": "b.png", "fmt": "png", "width": 60}]
     done = run_checked(runner, containers, image_bytes(), renditions, worker=worker)
 
@@ -70,10 +75,14 @@ def test_imgix_500_until_the_deadline_is_a_generic_error(
 
 
 def test_imgix_500_then_200_succeeds_after_a_retry(
-    runner: JobRunner, worker_env: dict[str, str], imgix_proxy: ScriptedProxy, containers: Containers, worker_logs
+    runner: JobRunner,
+    make_worker: Callable[..., Worker],
+    imgix_proxy: ScriptedProxy,
+    containers: Containers,
+    worker_logs,
 ) -> None:  # type: ignore[no-untyped-def]
     imgix_proxy.script(Reply(500))
-    worker = faulty_worker(worker_env, imgix_proxy)
+    worker = faulty_worker(make_worker, imgix_proxy)
     done = run_checked(runner, containers, image_bytes(), [{"name": "a.png", **PNG_120}], worker=worker)
 
     assert_one_event_each(done)
@@ -86,10 +95,10 @@ def test_imgix_500_then_200_succeeds_after_a_retry(
 
 
 def test_imgix_429_with_retry_after_is_honoured(
-    runner: JobRunner, worker_env: dict[str, str], imgix_proxy: ScriptedProxy, containers: Containers
+    runner: JobRunner, make_worker: Callable[..., Worker], imgix_proxy: ScriptedProxy, containers: Containers
 ) -> None:
     imgix_proxy.script(Reply(429, {"Retry-After": "1"}))
-    worker = faulty_worker(worker_env, imgix_proxy)
+    worker = faulty_worker(make_worker, imgix_proxy)
     done = run_checked(runner, containers, image_bytes(), [{"name": "a.png", **PNG_120}], worker=worker)
 
     assert_one_event_each(done)
@@ -101,10 +110,10 @@ def test_imgix_429_with_retry_after_is_honoured(
 
 
 def test_imgix_429_asking_past_the_deadline_fails_without_waiting(
-    runner: JobRunner, worker_env: dict[str, str], imgix_proxy: ScriptedProxy, containers: Containers
+    runner: JobRunner, make_worker: Callable[..., Worker], imgix_proxy: ScriptedProxy, containers: Containers
 ) -> None:
     imgix_proxy.script(Reply(429, {"Retry-After": "3600"}))
-    worker = faulty_worker(worker_env, imgix_proxy)
+    worker = faulty_worker(make_worker, imgix_proxy)
     done = run_checked(runner, containers, image_bytes(), [{"name": "a.png", **PNG_120}], worker=worker)
 
     assert_one_event_each(done)
@@ -115,10 +124,14 @@ def test_imgix_429_asking_past_the_deadline_fails_without_waiting(
 
 
 def test_imgix_answering_past_the_deadline(
-    runner: JobRunner, worker_env: dict[str, str], imgix_proxy: ScriptedProxy, containers: Containers, worker_logs
+    runner: JobRunner,
+    make_worker: Callable[..., Worker],
+    imgix_proxy: ScriptedProxy,
+    containers: Containers,
+    worker_logs,
 ) -> None:  # type: ignore[no-untyped-def]
     imgix_proxy.default = Stall()  # answers only when the test releases it (at teardown)
-    worker = faulty_worker(worker_env, imgix_proxy, JOB_DEADLINE_SECONDS="6")  # 1 s of work, 5 s to report
+    worker = faulty_worker(make_worker, imgix_proxy, JOB_DEADLINE_SECONDS="6")  # 1 s of work, 5 s to report
     renditions = [{"name": "a.png", **PNG_120}, {"name": "b.png", **PNG_120, "width": 80}]
     done = run_checked(runner, containers, image_bytes(), renditions, worker=worker)
 
@@ -132,10 +145,14 @@ def test_imgix_answering_past_the_deadline(
 
 
 def test_imgix_truncated_once_is_retried_and_delivered_whole(
-    runner: JobRunner, worker_env: dict[str, str], imgix_proxy: ScriptedProxy, containers: Containers, worker_logs
+    runner: JobRunner,
+    make_worker: Callable[..., Worker],
+    imgix_proxy: ScriptedProxy,
+    containers: Containers,
+    worker_logs,
 ) -> None:  # type: ignore[no-untyped-def]
     imgix_proxy.script(Truncate())
-    worker = faulty_worker(worker_env, imgix_proxy)
+    worker = faulty_worker(make_worker, imgix_proxy)
     big = {"name": "big.png", "fmt": "png", "width": 400}  # large enough that half of it is a real cut
     done = run_checked(runner, containers, image_bytes(size=(640, 480)), [big], worker=worker)
 
@@ -147,10 +164,14 @@ def test_imgix_truncated_once_is_retried_and_delivered_whole(
 
 
 def test_imgix_always_truncated_never_reports_a_short_file_as_created(
-    runner: JobRunner, worker_env: dict[str, str], imgix_proxy: ScriptedProxy, containers: Containers, worker_logs
+    runner: JobRunner,
+    make_worker: Callable[..., Worker],
+    imgix_proxy: ScriptedProxy,
+    containers: Containers,
+    worker_logs,
 ) -> None:  # type: ignore[no-untyped-def]
     imgix_proxy.default = Truncate()
-    worker = faulty_worker(worker_env, imgix_proxy, JOB_DEADLINE_SECONDS="7")
+    worker = faulty_worker(make_worker, imgix_proxy, JOB_DEADLINE_SECONDS="7")
     done = run_checked(runner, containers, image_bytes(size=(640, 480)), [{"name": "a.png", **PNG_120}], worker=worker)
 
     assert_one_event_each(done)
@@ -177,14 +198,14 @@ def test_imgix_refusals_map_to_the_contract_reasons(
     status: int,
     reason: str,
     runner: JobRunner,
-    worker_env: dict[str, str],
+    make_worker: Callable[..., Worker],
     imgix_proxy: ScriptedProxy,
     containers: Containers,
     worker_logs,  # type: ignore[no-untyped-def]
 ) -> None:
     # imgix's error page may quote the request: the signature must not reach the event.
     imgix_proxy.default = Reply(status, body=lambda path: f"{status} refused {path}\n".encode())
-    worker = faulty_worker(worker_env, imgix_proxy, JOB_DEADLINE_SECONDS="7")
+    worker = faulty_worker(make_worker, imgix_proxy, JOB_DEADLINE_SECONDS="7")
     done = run_checked(runner, containers, image_bytes(), [{"name": "a.png", **PNG_120}], worker=worker)
 
     assert_one_event_each(done)
@@ -197,10 +218,10 @@ def test_imgix_refusals_map_to_the_contract_reasons(
 
 
 def test_imgix_200_with_an_empty_body_is_not_a_rendition(
-    runner: JobRunner, worker_env: dict[str, str], imgix_proxy: ScriptedProxy, containers: Containers
+    runner: JobRunner, make_worker: Callable[..., Worker], imgix_proxy: ScriptedProxy, containers: Containers
 ) -> None:
     imgix_proxy.default = Reply(200, {"Content-Type": "image/png"})
-    worker = faulty_worker(worker_env, imgix_proxy)
+    worker = faulty_worker(make_worker, imgix_proxy)
     done = run_checked(runner, containers, image_bytes(), [{"name": "a.png", **PNG_120}], worker=worker)
 
     assert_one_event_each(done)
@@ -214,11 +235,11 @@ def test_imgix_200_with_an_empty_body_is_not_a_rendition(
     "errorMessage: a broken origin's stack trace reaches AEM",
 )
 def test_a_stack_trace_in_imgix_error_body_never_reaches_the_event(
-    runner: JobRunner, worker_env: dict[str, str], imgix_proxy: ScriptedProxy, containers: Containers
+    runner: JobRunner, make_worker: Callable[..., Worker], imgix_proxy: ScriptedProxy, containers: Containers
 ) -> None:
     trace = b'Traceback (most recent call last):\n  File "/srv/render.py", line 12, in render\nKeyError: w\n'
     imgix_proxy.default = Reply(400, body=trace)
-    worker = faulty_worker(worker_env, imgix_proxy)
+    worker = faulty_worker(make_worker, imgix_proxy)
     done = run_checked(runner, containers, image_bytes(), [{"name": "a.png", **PNG_120}], worker=worker)
 
     assert done.reasons == ["RenditionInstructionsError"]
