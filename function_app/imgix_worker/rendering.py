@@ -116,7 +116,21 @@ def _check_status(response: httpx.Response) -> None:
     if transient is not None:
         raise transient
     error = _STATUS_ERRORS.get(status)
-    detail = response.read()[:200].decode("utf-8", "replace").strip() if status in _STATUS_ERRORS else ""
     if error is not None:
+        detail = _detail(response.read()[:_DETAIL_BYTES])
         raise error(f"imgix refused the rendition (HTTP {status}){': ' + detail if detail else ''}")
     raise GenericError(f"imgix answered HTTP {status}")
+
+
+_DETAIL_BYTES = 512
+_TRACE_MARKERS = ("Traceback", 'File "', "\tat ", "    at ")
+
+
+def _detail(body: bytes) -> str:
+    """imgix's one-line reason for a refusal (e.g. which parameter), fit for an event; never a stack trace."""
+    text = body.decode("utf-8", "replace")
+    lines = text.strip().splitlines()
+    if not lines or len(lines) > 3 or any(marker in text for marker in _TRACE_MARKERS):
+        return ""
+    line = "".join(c for c in lines[0] if c.isprintable()).strip()
+    return line[:120]
