@@ -30,6 +30,8 @@ from .transport import Deadline, retry
 
 __all__ = ["JobOutcome", "Processor"]
 
+# imgix outputs that are not images: metadata, hashes and video.
+NON_IMAGE_OUTPUTS = frozenset({"json", "blurhash", "mp4", "webm"})
 # Reserve at the end of the deadline for sending the remaining failure events.
 REPORT_RESERVE_SECONDS = 5.0
 
@@ -242,6 +244,9 @@ class Processor:
                 context=context,
             )
             try:
+                if params.get("fm") not in NON_IMAGE_OUTPUTS and not result.mimetype.startswith("image/"):
+                    # e.g. an HTML error page served with 200: never deliver it as a rendition
+                    raise GenericError("imgix's answer is not an image")
                 if cancelled.is_set() or reporter.done(index):
                     return
                 parts = deliver(

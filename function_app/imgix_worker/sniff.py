@@ -47,6 +47,10 @@ def mime_type(head: bytes) -> str:
             return "image/avif"
         if brand in (b"heic", b"heix", b"mif1", b"msf1"):
             return "image/heic"
+    if head.startswith(b"\x00\x00\x00\x0cjP  \r\n\x87\n"):
+        return "image/jp2"
+    if head[:3] == b"II\xbc":
+        return "image/jxr"
     if head.startswith(b"%PDF-"):
         return "application/pdf"
     if head.startswith(b"8BPS"):

@@ -239,3 +239,15 @@ def test_a_stack_trace_in_imgix_error_body_never_reaches_the_event(
 
     assert done.reasons == ["RenditionInstructionsError"]
     assert_one_event_each(done)
+
+
+def test_a_200_that_is_not_an_image_is_never_delivered(
+    runner: JobRunner, make_worker: Callable[..., Worker], imgix_proxy: ScriptedProxy, containers: Containers
+) -> None:
+    imgix_proxy.default = Reply(200, body=b"<html><body>Service temporarily unavailable</body></html>")
+    worker = faulty_worker(make_worker, imgix_proxy)
+    done = run_checked(runner, containers, image_bytes(), [{"name": "a.png", **PNG_120}], worker=worker)
+
+    assert done.reasons == ["GenericError"]
+    assert_one_event_each(done)
+    assert_failed_without_blocks(done, containers, "GenericError")
