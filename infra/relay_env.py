@@ -1,7 +1,8 @@
 """`python -m infra.relay_env <stack>` (make relay-env): write `relay/.env` for `aio app deploy` of the relay.
 
 Reads the stack's secret output `relayDeployEnv` (WORKER_URL, ORG_ID, RELAY_HMAC_KEY) with the Pulumi CLI and
-writes it as KEY=value lines to a file only its owner can read. Nothing is printed but the file's path.
+merges it as KEY=value lines into the file, which only its owner can read; the lines `aio app use` wrote there
+(`AIO_*`, the workspace's credentials) stay. Nothing is printed but the file's path.
 """
 
 from __future__ import annotations
@@ -40,12 +41,16 @@ def read_relay_env(stack: str) -> dict[str, str]:
     return json.loads(result.stdout)
 
 
-def render_env(values: Mapping[str, str]) -> str:
-    """KEY=value lines, in RELAY_ENV_KEYS order.
+def render_env(values: Mapping[str, str], existing: str = "") -> str:
+    """`existing` without its RELAY_ENV_KEYS lines, then KEY=value lines in RELAY_ENV_KEYS order.
 
     :raises ValueError: naming a missing key or a value that cannot sit on one line.
     """
-    lines = []
+    lines = [
+        line
+        for line in existing.splitlines()
+        if line.strip() and line.split("=", 1)[0].strip().removeprefix("export ").strip() not in RELAY_ENV_KEYS
+    ]
     for key in RELAY_ENV_KEYS:
         value = values.get(key)
         if not isinstance(value, str) or not value:
@@ -70,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1 or args[0] not in ENVIRONMENTS:
         print(f"usage: python -m infra.relay_env <{'|'.join(ENVIRONMENTS)}>", file=sys.stderr)
         return 2
-    write_env_file(RELAY_ENV_FILE, render_env(read_relay_env(args[0])))
+    existing = RELAY_ENV_FILE.read_text(encoding="utf-8") if RELAY_ENV_FILE.exists() else ""
+    write_env_file(RELAY_ENV_FILE, render_env(read_relay_env(args[0]), existing))
     print(f"wrote {RELAY_ENV_FILE.relative_to(ROOT)} (0600) for stack {args[0]}")
     return 0
 

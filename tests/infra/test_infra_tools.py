@@ -113,3 +113,15 @@ def test_relay_env_file_is_private_and_complete(tmp_path: Path) -> None:
         render_env({**values, "RELAY_HMAC_KEY": ""})
     with pytest.raises(ValueError, match="ORG_ID"):
         render_env({**values, "ORG_ID": "has space"})
+
+
+def test_relay_env_keeps_what_aio_app_use_wrote(tmp_path: Path) -> None:
+    existing = "AIO_RUNTIME_NAMESPACE=12345-aemimgix-dev\nAIO_RUNTIME_AUTH=fake-runtime-auth\nWORKER_URL=https://old\n"
+    values = {
+        "WORKER_URL": "https://func-x.azurewebsites.net/api/worker",
+        "ORG_ID": "O@AdobeOrg",
+        "RELAY_HMAC_KEY": "k" * 64,
+    }
+    lines = render_env(values, existing).splitlines()
+    assert lines[:2] == ["AIO_RUNTIME_NAMESPACE=12345-aemimgix-dev", "AIO_RUNTIME_AUTH=fake-runtime-auth"]
+    assert lines[2:] == [f"{k}={v}" for k, v in values.items()]
