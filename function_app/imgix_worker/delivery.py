@@ -10,6 +10,7 @@ commits the block list: AEM does after `rendition_created`.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
@@ -99,6 +100,7 @@ def deliver(
     *,
     deadline: Deadline,
     timeout: float,
+    cancelled: threading.Event | None = None,
     context: dict[str, object] | None = None,
 ) -> int:
     """Upload `rendition` to `target`; return the number of PUTs made.
@@ -108,6 +110,9 @@ def deliver(
     """
     parts = plan_parts(rendition.size, target)
     for part in parts:
+        if cancelled is not None and cancelled.is_set():
+            # The job's deadline passed and this rendition was reported failed: write nothing more.
+            raise GenericError("delivery stopped at the job's deadline")
         retry(
             lambda part=part: _put(http, part, rendition, min(timeout, max(1.0, deadline.remaining()))),  # type: ignore[misc]
             deadline=deadline,

@@ -255,6 +255,7 @@ class Processor:
                     rendition.get("target", rendition.get("url")),
                     deadline=deadline,
                     timeout=self._http_timeout,
+                    cancelled=cancelled,
                     context=context,
                 )
                 log("rendition delivered", size=result.size, parts=parts, format=result.mimetype, **context)
