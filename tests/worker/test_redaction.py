@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from imgix_worker.redaction import MASK, Secret, redact, redact_url, register_secret, strip_query
 
+# Fake values below: made-up signatures, tokens and keys for the redaction tests.
 SAS_URL = (
     "https://acct.blob.core.windows.net/c/a.jpg?sv=2024-08-04&se=2030-01-01&sr=b&sp=r"
     "&sig=AbCdEf0123456789abcdef%2Bxyz%3D"
