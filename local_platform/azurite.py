@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from local_platform.paths import LOCAL_DIR, ROOT
-from local_platform.processes import free_port, spawn, stop_group, wait_for_port
+from local_platform.processes import free_port, start_server, stop_group
 from local_platform.tls import TlsFiles, ensure_tls
 
 __all__ = ["ACCOUNT", "ACCOUNT_KEY", "Azurite", "ensure_node_tools"]
@@ -75,15 +75,9 @@ class Azurite:
             "--cert", str(tls.cert), "--key", str(tls.key),
         ]  # fmt: skip
         # Azurite fetches copy sources itself for an asynchronous Copy Blob: it must trust the local CA.
-        process = spawn(cmd, env={**os.environ, "NODE_EXTRA_CA_CERTS": str(tls.ca_cert)}, log_file=log_file)
-        azurite = cls(blob_port=blob_port, queue_port=queue_port, tls=tls, process=process)
-        try:
-            wait_for_port(blob_port, process=process)
-            wait_for_port(queue_port, process=process)
-        except BaseException:
-            azurite.stop()
-            raise
-        return azurite
+        env = {**os.environ, "NODE_EXTRA_CA_CERTS": str(tls.ca_cert)}
+        process = start_server(cmd, ports=(blob_port, queue_port), env=env, log_file=log_file)
+        return cls(blob_port=blob_port, queue_port=queue_port, tls=tls, process=process)
 
     @property
     def blob_endpoint(self) -> str:

@@ -1,7 +1,7 @@
 """Child processes of the local platform: started in their own process group, waited for by port, always stopped.
 
-Every server the platform runs (Azurite, the renderer, the worker host, the relay) goes through these three
-functions, so "nothing left running" holds in one place.
+Every server the platform runs (Azurite, the renderer, the worker host, the relay) goes through `start_server` and
+`stop_group`, so "nothing left running" holds in one place.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from local_platform.paths import ROOT
 
-__all__ = ["free_port", "spawn", "stop_group", "wait_for_port"]
+__all__ = ["free_port", "spawn", "start_server", "stop_group", "wait_for_port"]
 
 
 def free_port() -> int:
@@ -79,3 +79,22 @@ def stop_group(process: subprocess.Popen[bytes] | None, *, timeout: float = 10.0
         except ProcessLookupError:
             pass
         process.wait()
+
+
+def start_server(
+    cmd: Sequence[str],
+    *,
+    ports: Sequence[int],
+    env: Mapping[str, str] | None = None,
+    log_file: Path | None = None,
+    timeout: float = 60.0,
+) -> subprocess.Popen[bytes]:
+    """`spawn` a server and return once every one of its `ports` accepts connections; stop it if one never does."""
+    process = spawn(cmd, env=env, log_file=log_file)
+    try:
+        for port in ports:
+            wait_for_port(port, process=process, timeout=timeout)
+    except BaseException:
+        stop_group(process)
+        raise
+    return process

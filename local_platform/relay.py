@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from local_platform.paths import LOCAL_DIR, ROOT
-from local_platform.processes import free_port, spawn, stop_group, wait_for_port
+from local_platform.processes import free_port, start_server, stop_group
 from local_platform.tls import TlsFiles
 
 __all__ = ["ACTION_PATH", "RelayProcess"]
@@ -69,18 +69,16 @@ class RelayProcess:
         ]  # fmt: skip
         # Without a log file the server's output goes to the work dir, so a failed start can say why.
         log_path = log_file or work_dir / "server.log"
-        process = spawn(cmd, env=env, log_file=log_path)
-        relay = cls(port=port, work_dir=work_dir, process=process)
         try:
-            wait_for_port(port, process=process, timeout=30.0)
+            process = start_server(cmd, ports=(port,), env=env, log_file=log_path, timeout=30.0)
         except (RuntimeError, TimeoutError) as err:
             tail = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
-            relay.stop()
+            shutil.rmtree(work_dir, ignore_errors=True)
             raise RuntimeError(f"local relay did not start: {err}\n{tail}") from err
         except BaseException:
-            relay.stop()
+            shutil.rmtree(work_dir, ignore_errors=True)
             raise
-        return relay
+        return cls(port=port, work_dir=work_dir, process=process)
 
     @property
     def url(self) -> str:

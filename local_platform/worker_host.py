@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from local_platform.paths import ROOT
-from local_platform.processes import free_port, spawn, stop_group, wait_for_port
+from local_platform.processes import free_port, start_server, stop_group
 from local_platform.tls import TlsFiles, server_context
 
 __all__ = ["MAX_DEQUEUE_COUNT", "WorkerHostProcess", "main"]
@@ -234,14 +234,7 @@ class WorkerHostProcess:
         env = {**os.environ, **environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "function_app")])}
         cmd = [sys.executable, "-m", "local_platform.worker_host", "--port", str(port),
                "--cert", str(tls.cert), "--key", str(tls.key)]  # fmt: skip
-        process = spawn(cmd, env=env, log_file=log_file)
-        host = cls(port=port, process=process)
-        try:
-            wait_for_port(port, process=process, timeout=60)
-        except BaseException:
-            host.stop()
-            raise
-        return host
+        return cls(port=port, process=start_server(cmd, ports=(port,), env=env, log_file=log_file))
 
     @property
     def url(self) -> str:

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from local_platform.processes import free_port, spawn, stop_group, wait_for_port
+from local_platform.processes import free_port, start_server, stop_group
 from local_platform.tls import TlsFiles
 
 __all__ = ["SAS_ENV", "TOKEN_ENV", "RendererProcess"]
@@ -65,14 +65,7 @@ class RendererProcess:
             cmd += ["--max-source-bytes", str(max_source_bytes)]
         if max_pixels is not None:
             cmd += ["--max-pixels", str(max_pixels)]
-        process = spawn(cmd, env=env, log_file=log_file)
-        renderer = cls(port=port, process=process)
-        try:
-            wait_for_port(port, process=process, timeout=30)
-        except BaseException:
-            renderer.stop()
-            raise
-        return renderer
+        return cls(port=port, process=start_server(cmd, ports=(port,), env=env, log_file=log_file, timeout=30))
 
     @property
     def url(self) -> str:
