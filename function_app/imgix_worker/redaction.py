@@ -11,7 +11,7 @@ import re
 import threading
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["Secret", "redact", "redact_url", "register_secret", "strip_query"]
+__all__ = ["Secret", "redact", "register_secret", "strip_query"]
 
 MASK = "**********"
 
@@ -86,14 +86,3 @@ def strip_query(url: str) -> str:
     if parts.scheme == "data":
         return "data:"
     return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
-
-
-def redact_url(url: str) -> str:
-    """A URL safe to log: credentials in userinfo and query masked."""
-    parts = urlsplit(url)
-    if parts.scheme == "data":
-        return "data:" + MASK
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = MASK + "@" + netloc.rpartition("@")[2]
-    return redact(urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")))
