@@ -3,6 +3,12 @@
 `Settings.from_env(environ)` takes any mapping, so tests pass a dict and the Functions host passes `os.environ`.
 A missing or invalid setting raises `SettingsError` naming it; a secret's value is never echoed.
 `SETTINGS` lists every setting with its default: the infrastructure's app settings are checked against it.
+
+A *local run* is one with `IMGIX_SOURCE_CONNECTION_STRING` set (Azurite): Azure reaches the imgix source by
+managed identity and never sets it. Outside local runs `RELAY_HMAC_KEY` is required, so the intake in Azure
+trusts only signed relay calls. No setting may hold an unresolved Key Vault reference (`@Microsoft.KeyVault(...)`):
+App Service passes the reference text itself when it cannot read the vault, and that text is computable from the
+repository, so accepting it as a key would make a public key.
 """
 
 from __future__ import annotations
@@ -14,10 +20,17 @@ from dataclasses import dataclass
 from .errors import SettingsError
 from .redaction import Secret, register_secret
 
-__all__ = ["SETTINGS", "Setting", "Settings"]
+__all__ = ["HOST_STORAGE_SETTINGS", "SETTINGS", "HostStorage", "Setting", "Settings"]
 
 DEFAULT_SOURCE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff")
 IMGIX_MAX_SOURCE_BYTES = 500 * 1000 * 1000  # imgix refuses larger inputs with 413
+KEY_VAULT_REFERENCE = "@microsoft.keyvault("  # compared case-insensitively
+# The Functions host's own storage settings, read for the relay's replay markers (`HostStorage`).
+HOST_STORAGE_SETTINGS = (
+    "AzureWebJobsStorage",
+    "AzureWebJobsStorage__accountName",
+    "AzureWebJobsStorage__blobServiceUri",
+)
 
 
 @dataclass(frozen=True)
@@ -50,8 +63,31 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IMS_ORG_IDS", None, doc="comma list of IMS org ids allowed to call"),
     Setting("IMS_CLIENT_IDS", None, doc="comma list of IMS client ids allowed to call"),
     Setting(
-        "RELAY_HMAC_KEY", "", secret=True, doc="shared key of the App Builder relay; when set, calls must be signed"
+        "RELAY_HMAC_KEY",
+        "",
+        secret=True,
+        doc="shared key of the App Builder relay: calls must be signed; required except in local runs",
     ),
+    Setting(
+        "IMGIX_OVERLAY_HOSTS",
+        "",
+        doc="comma list of hosts whose https URLs mark, blend and mask may name (else paths in the source only)",
+    ),
+    Setting(
+        "IMGIX_ALLOW_BILLABLE", "false", doc="true allows imgix's billable AI parameters (bg-remove, upscale, ...)"
+    ),
+    Setting(
+        "AzureWebJobsStorage",
+        "",
+        secret=True,
+        doc="the Functions host's storage; local runs: a connection string (relay replay markers go there too)",
+    ),
+    Setting(
+        "AzureWebJobsStorage__accountName",
+        "",
+        doc="the Functions host's storage account, reached by managed identity (set by the stack)",
+    ),
+    Setting("AzureWebJobsStorage__blobServiceUri", "", doc="the host storage's blob endpoint, instead of its name"),
     Setting("EVENTS_URL", "https://eg-ingress.adobe.io/api/events", doc="Adobe I/O Events ingress"),
     Setting("MAX_REQUEST_BYTES", "1048576", doc="largest accepted job body"),
     Setting("MAX_RENDITIONS", "50", doc="most renditions in one job"),
@@ -64,6 +100,29 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 _HOST_PATTERN = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$")
+
+
+@dataclass(frozen=True)
+class HostStorage:
+    """Where the Functions host's storage is: a connection string (local runs) or a blob endpoint (identity)."""
+
+    blob_url: str
+    connection_string: Secret | None
+
+
+def _host_storage(raw: Mapping[str, str]) -> HostStorage | None:
+    connection, name, uri = (raw[n] for n in HOST_STORAGE_SETTINGS)
+    if connection:
+        return HostStorage(blob_url="", connection_string=Secret(connection))
+    if uri:
+        if not re.fullmatch(r"https://[^/?#\s]+/?", uri):
+            raise SettingsError("AzureWebJobsStorage__blobServiceUri", "must be an https origin")
+        return HostStorage(blob_url=uri.rstrip("/"), connection_string=None)
+    if name:
+        if not re.fullmatch(r"[a-z0-9]{3,24}", name):
+            raise SettingsError("AzureWebJobsStorage__accountName", "must be a storage account name")
+        return HostStorage(blob_url=f"https://{name}.blob.core.windows.net", connection_string=None)
+    return None
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -97,6 +156,9 @@ class Settings:
     ims_org_ids: tuple[str, ...]
     ims_client_ids: tuple[str, ...]
     relay_hmac_key: Secret | None
+    imgix_overlay_hosts: tuple[str, ...]
+    imgix_allow_billable: bool
+    host_storage: HostStorage | None  # from HOST_STORAGE_SETTINGS
     events_url: str
     max_request_bytes: int
     max_renditions: int
@@ -121,6 +183,12 @@ class Settings:
                     raise SettingsError(setting.name, "is required")
                 value = setting.default
             raw[setting.name] = value.strip()
+            if raw[setting.name].lower().startswith(KEY_VAULT_REFERENCE):
+                raise SettingsError(
+                    setting.name,
+                    "is an unresolved Key Vault reference: the app cannot read the vault yet "
+                    "(its identity's Key Vault role, the vault's network rules or an outage)",
+                )
 
         domain = raw["IMGIX_DOMAIN"].lower()
         if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+", domain):
@@ -165,8 +233,20 @@ class Settings:
         if not re.fullmatch(r"https?://\S+", events):
             raise SettingsError("EVENTS_URL", "must be a URL")
         relay_key = raw["RELAY_HMAC_KEY"]
+        local_run = bool(connection)
+        if not relay_key and not local_run:
+            raise SettingsError("RELAY_HMAC_KEY", "is required outside local runs (IMGIX_SOURCE_CONNECTION_STRING)")
         if relay_key and len(relay_key) < 32:
             raise SettingsError("RELAY_HMAC_KEY", "must be at least 32 characters")
+        host_storage = _host_storage(raw)
+        if relay_key and host_storage is None:
+            raise SettingsError("AzureWebJobsStorage", "is required with RELAY_HMAC_KEY: replay markers are kept there")
+        overlay_hosts = tuple(h.lower() for h in _split(raw["IMGIX_OVERLAY_HOSTS"]))
+        if not all(_HOST_PATTERN.match(h) for h in overlay_hosts):
+            raise SettingsError("IMGIX_OVERLAY_HOSTS", "must be a comma list of host names, optionally *.suffix")
+        billable = raw["IMGIX_ALLOW_BILLABLE"].lower()
+        if billable not in ("true", "false"):
+            raise SettingsError("IMGIX_ALLOW_BILLABLE", "must be true or false")
 
         for setting in SETTINGS:
             if setting.secret:
@@ -185,6 +265,9 @@ class Settings:
             ims_org_ids=orgs,
             ims_client_ids=clients,
             relay_hmac_key=Secret(relay_key) if relay_key else None,
+            imgix_overlay_hosts=overlay_hosts,
+            imgix_allow_billable=billable == "true",
+            host_storage=host_storage,
             events_url=events,
             max_request_bytes=_int("MAX_REQUEST_BYTES", raw["MAX_REQUEST_BYTES"], minimum=1024, maximum=64 << 20),
             max_renditions=_int("MAX_RENDITIONS", raw["MAX_RENDITIONS"], minimum=1, maximum=1000),

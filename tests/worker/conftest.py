@@ -62,6 +62,7 @@ def worker_env(azurite: Azurite, services: AdobeServices, renderer: RendererProc
         "EVENTS_URL": services.events_url,
         "TLS_CA_BUNDLE": str(azurite.tls.ca_cert),
         "JOB_DEADLINE_SECONDS": "60",
+        "AzureWebJobsStorage": azurite.connection_string,  # the host's storage, as the local worker host gets it
     }
 
 

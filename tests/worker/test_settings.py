@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from imgix_worker.errors import SettingsError
-from imgix_worker.settings import SETTINGS, Settings
+from imgix_worker.settings import HOST_STORAGE_SETTINGS, SETTINGS, Settings
 
 BASE = {
     "IMGIX_DOMAIN": "renditions-dev.imgix.net",
@@ -15,7 +15,14 @@ BASE = {
     "IMS_JWKS_URL": "https://ims-na1.adobelogin.com/ims/keys",
     "IMS_ORG_IDS": "ORG1@AdobeOrg, ORG2@AdobeOrg",
     "IMS_CLIENT_IDS": "client-a",
+    "RELAY_HMAC_KEY": "fake-relay-key-for-settings-tests-0123456789",
+    "AzureWebJobsStorage__accountName": "stfuncdev",
 }
+LOCAL = {
+    **{k: v for k, v in BASE.items() if k not in ("IMGIX_SOURCE_ACCOUNT_URL", "RELAY_HMAC_KEY")},
+    "IMGIX_SOURCE_CONNECTION_STRING": "UseDevelopmentStorage=true",
+}
+KEY_VAULT_REFERENCE = "@Microsoft.KeyVault(SecretUri=https://kv-dev-abc123.vault.azure.net/secrets/relay-hmac-key)"
 
 
 def test_defaults_fill_in_what_is_optional() -> None:
@@ -24,9 +31,54 @@ def test_defaults_fill_in_what_is_optional() -> None:
     assert settings.ims_org_ids == ("ORG1@AdobeOrg", "ORG2@AdobeOrg")
     assert settings.allowed_hosts == ("*.blob.core.windows.net",)
     assert settings.allowed_source_types == ("image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff")
-    assert settings.relay_hmac_key is None
     assert settings.imgix_source_connection_string is None
-    assert "fake-token" not in repr(settings)
+    assert settings.imgix_overlay_hosts == () and settings.imgix_allow_billable is False
+    assert (
+        settings.host_storage is not None
+        and settings.host_storage.blob_url == "https://stfuncdev.blob.core.windows.net"
+    )
+    assert "fake-token" not in repr(settings) and "fake-relay-key" not in repr(settings)
+
+
+@pytest.mark.parametrize("name", [s.name for s in SETTINGS if s.secret] + ["IMGIX_DOMAIN", "IMS_JWKS_URL"])
+def test_an_unresolved_key_vault_reference_is_refused_without_echoing_it(name: str) -> None:
+    # App Service passes the reference text through when it cannot read the vault; as a key it would be public.
+    env = LOCAL if name == "IMGIX_SOURCE_CONNECTION_STRING" else BASE
+    for value in (KEY_VAULT_REFERENCE, "  " + KEY_VAULT_REFERENCE.lower()):
+        with pytest.raises(SettingsError) as info:
+            Settings.from_env({**env, name: value})
+        assert info.value.name == name and "Key Vault reference" in str(info.value)
+        assert "kv-dev-abc123" not in str(info.value)
+
+
+def test_the_relay_key_is_required_except_in_local_runs() -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({k: v for k, v in BASE.items() if k != "RELAY_HMAC_KEY"})
+    assert info.value.name == "RELAY_HMAC_KEY"
+    local = Settings.from_env(LOCAL)  # a local run: the local platform signs only when it runs the relay
+    assert local.relay_hmac_key is None
+
+
+def test_a_relay_key_needs_the_host_storage_for_replay_markers() -> None:
+    env = {k: v for k, v in BASE.items() if k not in HOST_STORAGE_SETTINGS}
+    with pytest.raises(SettingsError, match="AzureWebJobsStorage"):
+        Settings.from_env(env)
+    by_uri = Settings.from_env(
+        {**env, "AzureWebJobsStorage__blobServiceUri": "https://stfuncdev.blob.core.windows.net/"}
+    )
+    assert by_uri.host_storage is not None and by_uri.host_storage.blob_url == "https://stfuncdev.blob.core.windows.net"
+    local = Settings.from_env(
+        {**LOCAL, "RELAY_HMAC_KEY": BASE["RELAY_HMAC_KEY"], "AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+    )
+    assert local.host_storage is not None and local.host_storage.connection_string is not None
+
+
+def test_overlay_hosts_and_billable_parameters_are_read() -> None:
+    settings = Settings.from_env(
+        {**BASE, "IMGIX_OVERLAY_HOSTS": "assets.imgix.net, *.Example.com", "IMGIX_ALLOW_BILLABLE": "TRUE"}
+    )
+    assert settings.imgix_overlay_hosts == ("assets.imgix.net", "*.example.com")
+    assert settings.imgix_allow_billable is True
 
 
 @pytest.mark.parametrize("name", [s.name for s in SETTINGS if s.default is None])
@@ -46,6 +98,9 @@ def test_a_missing_required_setting_is_named(name: str) -> None:
         ("RENDER_CONCURRENCY", "0"),
         ("RELAY_HMAC_KEY", "short-secret-value"),
         ("IMGIX_SOURCE_ACCOUNT_URL", "http://plain.blob.core.windows.net"),
+        ("IMGIX_OVERLAY_HOSTS", "https://assets.imgix.net/"),
+        ("IMGIX_ALLOW_BILLABLE", "yes-please"),
+        ("AzureWebJobsStorage__blobServiceUri", "http://plain.blob.core.windows.net"),
     ],
 )
 def test_an_invalid_setting_is_named_without_its_value(name: str, value: str) -> None:
@@ -64,6 +119,7 @@ def test_exactly_one_way_to_reach_the_source_account() -> None:
 
 
 def test_every_field_has_a_setting() -> None:
-    fields = set(Settings.__dataclass_fields__)
-    names = {s.name.lower() for s in SETTINGS}
+    fields = set(Settings.__dataclass_fields__) - {"host_storage"}
+    names = {s.name.lower() for s in SETTINGS if s.name not in HOST_STORAGE_SETTINGS}
     assert fields == names
+    assert set(HOST_STORAGE_SETTINGS) <= {s.name for s in SETTINGS}
