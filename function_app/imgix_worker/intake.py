@@ -1,7 +1,9 @@
 """The HTTP intake: authenticate, validate the job's shape, hand back a queue message, answer at once.
 
-Order matters: the method, then the relay signature (when a relay key is configured) and the IMS token, all before
-any storage or network I/O for the job; then the body size, the JSON and the job's shape (400 naming the field).
+Order matters: the method, then the body size (the declared `Content-Length` and the actual length, so an
+unauthenticated caller cannot make an instance hash a large body), then the relay signature (when a relay key is
+configured) and the IMS token, all before any storage or network I/O for the job; then the JSON and the job's shape
+(400 naming the field).
 The answer mirrors the Asset Compute SDK's web action: `200 {"activationId": "<id>"}`.
 """
 
@@ -69,11 +71,10 @@ class Intake:
         if method != "POST":
             raise RequestRejected(405, "Supported HTTP methods: OPTIONS, POST")
         settings = self._settings
+        _check_body_size(headers, body, settings.max_request_bytes)
         if settings.relay_hmac_key is not None:
             verify_relay_signature(settings.relay_hmac_key, headers, body, now=self._clock(), replays=self._replays)
         caller = self._auth.authenticate(headers)
-        if len(body) > settings.max_request_bytes:
-            raise RequestRejected(413, f"the body is larger than {settings.max_request_bytes} bytes")
         if recipe is not None and recipe not in RECIPES:
             raise RequestRejected(404, f"unknown recipe; known: {', '.join(sorted(RECIPES))}")
         try:
@@ -102,3 +103,10 @@ class Intake:
         message = encode_message(job)
         log("job accepted", request_id=request_id, job_id=job_id, renditions=len(job.renditions), recipe=recipe)
         return IntakeResult(200, {"activationId": job_id}, message)
+
+
+def _check_body_size(headers: Mapping[str, str], body: bytes, limit: int) -> None:
+    """413 when the declared or the actual body is over `limit`; runs before any hashing of the body."""
+    declared = headers.get("content-length", "").strip()
+    if (declared.isdigit() and int(declared) > limit) or len(body) > limit:
+        raise RequestRejected(413, f"the body is larger than {limit} bytes")

@@ -94,6 +94,20 @@ def test_oversized_bodies_are_413(runner: JobRunner) -> None:
     assert result.status == 413
 
 
+def test_the_size_is_checked_before_the_token_and_the_signature(runner: JobRunner, relayed: Worker) -> None:
+    # Neither a token nor a signature: the 413 still comes first, before anything reads or hashes the body.
+    big = b" " * (1024 * 1024 + 1)
+    forged = {
+        "x-request-id": "r",
+        "x-relay-timestamp": str(int(time.time())),
+        "x-relay-signature": "sha256=" + "0" * 64,
+    }
+    for worker in (runner.worker, relayed):
+        assert worker.intake.handle("POST", forged, big).status == 413
+        # The declared length counts too (a host that buffers less than it was promised).
+        assert worker.intake.handle("POST", {**forged, "Content-Length": str(len(big))}, b"{}").status == 413
+
+
 def test_unknown_recipe_on_the_path_is_404(runner: JobRunner) -> None:
     body, _ = runner.job(image_bytes(), [{"name": "x.png", "fmt": "png"}])
     result = runner.worker.intake.handle("POST", runner.headers(), json.dumps(body).encode(), recipe="hexagon")
