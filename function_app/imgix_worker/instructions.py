@@ -4,7 +4,8 @@ Sources of parameters, lowest precedence first (DESIGN.md section 3):
 4. a recipe (`recipes.py`), named by the rendition's `recipe` field or the endpoint path `/api/worker/{recipe}`;
 3. the standard Asset Compute fields: `fmt` -> `fm`, `width`/`height` -> `w`/`h` within the box without upscaling
    (`fit=max`), `quality` -> `q`, `crop {x, y, w, h}` -> `rect`, `interlace` on JPEG -> `pjpg`, `dpi`;
-2. any rendition field named like an imgix parameter (one AEM service parameter each);
+2. any rendition field named like an imgix parameter (one AEM service parameter each); a `…64` parameter
+   (`txt64`, `mark64`, ...) takes the plain value, which the URL builder base64-encodes once;
 1. `imgix`: a JSON object, or a JSON string of one (AEM sends strings).
 Only known imgix parameter names reach imgix; values are checked where imgix's ranges are known, so a bad value is a
 `RenditionInstructionsError` with a message naming the field, never a 500. Formats imgix cannot produce are
@@ -13,8 +14,6 @@ Only known imgix parameter names reach imgix; values are checked where imgix's r
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
 import re
@@ -43,7 +42,6 @@ _FORBIDDEN = frozenset({"s", "ixlib", "expires"})  # the signature and library m
 _MAX_VALUE_LENGTH = 4096
 
 _COLOR_KEYWORD = re.compile(r"[a-z]{3,30}")
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 _HEX_COLOR = re.compile(r"[0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8}")
 
 
@@ -203,15 +201,9 @@ def _canonical(key: str) -> str | None:
 
 
 def _check(name: str, value: str) -> None:
-    if name.endswith("64"):
-        if not _BASE64URL.fullmatch(value):
-            raise RenditionInstructionsError(f"{name} must be URL-safe base64 without padding")
-        try:
-            decoded = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise RenditionInstructionsError(f"{name} must be URL-safe base64 without padding") from None
-        name, value = name[:-2], decoded
-    check = _CHECKS.get(name)
+    # A `…64` parameter carries the plain value, as imgix-python's callers give it: the library base64-encodes
+    # every parameter whose name ends in 64, exactly once, when it builds the URL. So it is checked as the plain one.
+    check = _CHECKS.get(name[:-2] if name.endswith("64") else name)
     if check is not None:
         check(name, value)
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 
 from imgix_worker.errors import RenditionFormatUnsupported, RenditionInstructionsError
+from imgix_worker.imgix_urls import ImgixUrls
 from imgix_worker.instructions import imgix_params
+from imgix_worker.redaction import Secret
 
 
 def test_imgix_json_string_as_aem_sends_it() -> None:
@@ -39,9 +39,28 @@ def test_precedence_imgix_over_fields_over_standard_over_recipe() -> None:
 
 
 def test_individual_fields_and_aliases_and_base64() -> None:
-    txt = base64.urlsafe_b64encode(b"Hello, World!").decode().rstrip("=")
-    params = imgix_params({"w": 120, "mono": "ff0000", "txt64": txt, "name": "x.png", "worker": "https://w"})
-    assert params == {"w": "120", "monochrome": "ff0000", "txt64": txt}
+    params = imgix_params(
+        {"w": 120, "mono": "ff0000", "txt64": "Hello, World!", "name": "x.png", "worker": "https://w"}
+    )
+    assert params == {"w": "120", "monochrome": "ff0000", "txt64": "Hello, World!"}
+
+
+@pytest.mark.parametrize(
+    ("rendition", "encoded"),
+    [
+        ({"txt64": "Hello"}, "txt64=SGVsbG8"),
+        ({"imgix": '{"txt64": "Hello, World!"}'}, "txt64=SGVsbG8sIFdvcmxkIQ"),
+        ({"txt64": "SGVsbG8"}, "txt64=U0dWc2JHOA"),  # the value is the text itself, whatever it looks like
+    ],
+)
+def test_base64_parameters_reach_imgix_encoded_exactly_once(rendition: dict[str, object], encoded: str) -> None:
+    # Checked on the signed URL the worker requests, not on the parameter dict.
+    urls = ImgixUrls(
+        "renditions-dev.imgix.net", secure_token=Secret("fake-token"), base_url="https://renditions-dev.imgix.net"
+    )
+    url = urls.signed_url("tests/job/source.jpg", imgix_params(rendition)).reveal()
+    query = url.split("?", 1)[1].split("&")
+    assert [q for q in query if q.startswith("txt64=")] == [encoded]
 
 
 def test_standard_fields_keep_aspect_and_never_upscale() -> None:
@@ -83,7 +102,8 @@ def test_circle_recipe_reproduces_the_wknd_profile() -> None:
         ({"rect": "1,2,3"}, "rect"),
         ({"ar": "wide"}, "ratio"),
         ({"w": "1&s=0123"}, "number"),
-        ({"txt64": "%%%"}, "base64"),
+        ({"w64": "wide"}, "w64 must be a number"),
+        ({"imgix": '{"fit64": "zoom"}'}, "fit64 must be one of"),
         ({"width": 0}, "width"),
         ({"quality": "0"}, "quality"),
         ({"crop": "center"}, "crop must be an object"),
