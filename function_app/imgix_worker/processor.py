@@ -24,6 +24,7 @@ from .instructions import imgix_params
 from .jobs import Job
 from .ledger import EventLedger
 from .logs import log
+from .param_policy import ParamPolicy
 from .rendering import fetch_rendition
 from .staging import StagedSource, Stager
 from .transport import Deadline, retry
@@ -131,7 +132,9 @@ class Processor:
         deadline_seconds: float,
         http_timeout: float,
         max_rendition_bytes: int,
+        policy: ParamPolicy,
     ) -> None:
+        self._policy = policy
         self._stager = stager
         self._ledger = ledger
         self._urls = urls
@@ -231,6 +234,7 @@ class Processor:
         }
         try:
             params = imgix_params(rendition, recipe=job.recipe)
+            self._policy.check(params)
             url = self._urls.signed_url(staged.blob_name, params)
             result = retry(
                 lambda: fetch_rendition(

@@ -20,6 +20,7 @@ from .intake import Intake
 from .jobs import Job, decode_message
 from .ledger import EventLedger
 from .logs import log
+from .param_policy import ParamPolicy
 from .processor import JobOutcome, Processor
 from .settings import Settings
 from .staging import Stager
@@ -76,6 +77,7 @@ class Worker:
             deadline_seconds=settings.job_deadline_seconds,
             http_timeout=settings.http_timeout_seconds,
             max_rendition_bytes=settings.max_rendition_bytes,
+            policy=ParamPolicy.from_settings(settings),
         )
         authenticator = ImsAuthenticator(
             settings.ims_jwks_url,
