@@ -21,7 +21,7 @@ from .errors import RequestRejected
 from .jobs import encode_message, parse_job
 from .logs import log
 from .recipes import RECIPES
-from .relay_auth import ReplayCache, verify_relay_signature
+from .relay_auth import ReplayCache, ReplayGuard, verify_relay_signature
 from .settings import Settings
 
 __all__ = ["Intake", "IntakeResult"]
@@ -44,7 +44,7 @@ class Intake:
         settings: Settings,
         authenticator: ImsAuthenticator,
         *,
-        replays: ReplayCache | None = None,
+        replays: ReplayGuard | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings

@@ -7,7 +7,8 @@ The relay (`relay/`) signs each job it forwards:
 
 The intake calls `verify_relay_signature` with the raw body before any storage I/O. Every failure is the same
 `RequestRejected(401, "unauthorized")`: a caller learns nothing about which check failed.
-A signature is accepted once: `ReplayCache` remembers accepted signatures while their timestamp could still pass.
+A signature is accepted once: `ReplayCache` remembers accepted signatures while their timestamp could still pass,
+in one process; `replay_markers.SharedReplayGuard` extends that to every instance.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import hmac
 import re
 import threading
 from collections.abc import Mapping
+from typing import Protocol
 
 from imgix_worker.errors import RequestRejected
 from imgix_worker.redaction import Secret
@@ -26,6 +28,7 @@ __all__ = [
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "ReplayCache",
+    "ReplayGuard",
     "relay_signature",
     "verify_relay_signature",
 ]
@@ -44,6 +47,12 @@ def relay_signature(key: Secret, timestamp: str, request_id: str, body: bytes) -
     """The `x-relay-signature` value the relay sends for these inputs."""
     message = f"{timestamp}.{request_id}.".encode() + body
     return "sha256=" + hmac.new(key.reveal().encode(), message, hashlib.sha256).hexdigest()
+
+
+class ReplayGuard(Protocol):
+    """Remembers accepted signatures: `seen_before` records a new one and answers True for one seen before."""
+
+    def seen_before(self, signature: str, now: float) -> bool: ...
 
 
 class ReplayCache:
@@ -96,7 +105,7 @@ def verify_relay_signature(
     body: bytes,
     *,
     now: float,
-    replays: ReplayCache,
+    replays: ReplayGuard,
 ) -> None:
     """Accept a relayed request or raise `RequestRejected(401, "unauthorized")`.
 

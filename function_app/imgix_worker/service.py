@@ -22,6 +22,7 @@ from .ledger import EventLedger
 from .logs import log
 from .param_policy import ParamPolicy
 from .processor import JobOutcome, Processor
+from .replay_markers import REPLAY_CONTAINER, SharedReplayGuard
 from .settings import Settings
 from .staging import Stager
 from .transport import http_client
@@ -85,11 +86,15 @@ class Worker:
             client_ids=settings.ims_client_ids,
             ca_bundle=settings.tls_ca_bundle,
         )
+        closers = [http.close, container.close]
+        replays = _replay_guard(settings)
+        if replays is not None:
+            closers.append(replays.close)
         return cls(
             settings=settings,
-            intake=Intake(settings, authenticator),
+            intake=Intake(settings, authenticator, replays=replays),
             processor=processor,
-            closers=[http.close, container.close],
+            closers=closers,
         )
 
     def close(self) -> None:
@@ -148,6 +153,27 @@ def _source_container(settings: Settings):  # type: ignore[no-untyped-def]
 
         service = BlobServiceClient(settings.imgix_source_account_url, credential=DefaultAzureCredential(), **options)
     return service.get_container_client(settings.imgix_source_container)
+
+
+def _replay_guard(settings: Settings) -> SharedReplayGuard | None:
+    """The relay's replay markers in the host's storage; None when calls are not signed (a local run's choice)."""
+    if settings.relay_hmac_key is None or settings.host_storage is None:
+        return None
+    from azure.storage.blob import BlobServiceClient
+
+    # retry_total=0: a create retried after a lost answer would find its own marker and refuse a genuine call.
+    options = {"retry_total": 0, "connection_timeout": 5, "read_timeout": 10}
+    storage = settings.host_storage
+    if storage.connection_string is not None:
+        service = BlobServiceClient.from_connection_string(
+            storage.connection_string.reveal(), connection_verify=settings.tls_ca_bundle or True, **options
+        )
+    else:
+        from azure.identity import DefaultAzureCredential
+
+        service = BlobServiceClient(storage.blob_url, credential=DefaultAzureCredential(), **options)
+    # The stack creates the container in Azure (with its lifecycle rule); a local run creates it on first use.
+    return SharedReplayGuard(service.get_container_client(REPLAY_CONTAINER), create_container=settings.local_run)
 
 
 _worker: Worker | None = None

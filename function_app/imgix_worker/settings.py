@@ -169,6 +169,11 @@ class Settings:
     http_timeout_seconds: int
     tls_ca_bundle: str
 
+    @property
+    def local_run(self) -> bool:
+        """A local run (Azurite): the one setting only local runs have, IMGIX_SOURCE_CONNECTION_STRING, is set."""
+        return self.imgix_source_connection_string is not None
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Read and validate every setting from `environ`.
