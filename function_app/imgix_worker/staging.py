@@ -3,13 +3,16 @@
 The source never passes through the worker: Azure copies it (Copy Blob From URL, synchronous up to 256 MiB;
 asynchronous Copy Blob above, polled to completion). Only `data:` sources, which have no URL to copy from, are
 written by the worker. The staged name is deterministic under the job id, so a retried message overwrites.
-After the copy, the first bytes are read back to sniff the MIME type against the allowed list.
+After the copy, the first bytes are read back to sniff the MIME type against the allowed list, and the staged
+blob's own size is checked against `MAX_SOURCE_BYTES` again: the source's HEAD is only a first estimate (a source
+can grow between HEAD and copy). An asynchronous copy still pending at the deadline is aborted.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import posixpath
 import re
 import time
@@ -21,6 +24,7 @@ import httpx
 
 from .errors import GenericError, SourceCorrupt, SourceFormatUnsupported, SourceUnsupported, TransientError
 from .jobs import Job
+from .logs import log
 from .sniff import HEAD_BYTES, extension_for, mime_type
 from .transport import Deadline, retry, status_error, translate_errors
 
@@ -88,7 +92,8 @@ class Stager:
             size = retry(lambda: self._source_size(url), deadline=deadline, what="reading the source")
             self._check_size(size)
             retry(lambda: self._copy(blob, url, size, deadline), deadline=deadline, what="copying the source")
-        head, stored_type = retry(lambda: _read_head(blob), deadline=deadline, what="reading the staged source")
+        head, stored_type, size = retry(lambda: _read_head(blob), deadline=deadline, what="reading the staged source")
+        self._check_size(size)  # what was copied, not what the source's HEAD promised
         kind = mime_type(head)
         if kind not in self._allowed_types:
             if kind == "application/octet-stream":
@@ -153,15 +158,32 @@ class Stager:
             if copy.status in ("failed", "aborted"):
                 raise TransientError(f"the copy of the source ended as {copy.status}")
             if deadline.remaining() < self._copy_poll_seconds:
+                _abort_copy(blob, copy.id)
                 raise GenericError("the copy of the source did not finish before the deadline")
             time.sleep(self._copy_poll_seconds)  # Azure copies on its side; we poll its status
 
 
-def _read_head(blob: object) -> tuple[bytes, str | None]:
-    """The first bytes of the staged blob, and the content type it carries (from the same response)."""
+def _read_head(blob: object) -> tuple[bytes, str | None, int]:
+    """The first bytes of the staged blob, its content type and its whole size (all from the same response)."""
     with translate_errors("reading the staged source"):
         download = blob.download_blob(offset=0, length=HEAD_BYTES)  # type: ignore[attr-defined]
-        return download.readall(), download.properties.content_settings.content_type
+        head = download.readall()
+        properties = download.properties
+    # A ranged read says the whole size in Content-Range ("bytes 0-4095/123456"); `size` is the range's.
+    _, _, total = (properties.content_range or "").rpartition("/")
+    return head, properties.content_settings.content_type, int(total) if total.isdigit() else len(head)
+
+
+def _abort_copy(blob: object, copy_id: str | None) -> None:
+    """Stop a pending copy so that nothing keeps writing the staged blob (which the processor then deletes)."""
+    from azure.core.exceptions import AzureError
+
+    if not copy_id:
+        return
+    try:
+        blob.abort_copy(copy_id)  # type: ignore[attr-defined]
+    except AzureError as exc:  # e.g. 409 NoPendingCopyOperation: it finished meanwhile; the blob is deleted anyway
+        log("copy not aborted", level=logging.WARNING, error=type(exc).__name__)
 
 
 def _extension(job: Job) -> str:
