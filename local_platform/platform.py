@@ -117,6 +117,7 @@ class LocalPlatform:
                 "IMS_CLIENT_IDS": LOCAL_CLIENT_ID,
                 "EVENTS_URL": services.events_url,
                 "RELAY_HMAC_KEY": relay_key,
+                "IMGIX_OVERLAY_HOSTS": "assets.imgix.net",  # the imgix tutorial profile's text watermark
                 "TLS_CA_BUNDLE": str(tls.ca_cert),
                 "JOB_DEADLINE_SECONDS": "120",
                 "AzureWebJobsStorage": azurite.connection_string,
