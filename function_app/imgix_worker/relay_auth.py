@@ -5,7 +5,8 @@ The relay (`relay/`) signs each job it forwards:
     x-relay-timestamp: <unix seconds>
     x-relay-signature: sha256=<hex HMAC-SHA256(key, "<timestamp>.<x-request-id>.<exact body bytes>")>
 
-The intake calls `verify_relay_signature` with the raw body before any storage I/O. Every failure is the same
+The intake calls `verify_relay_signature` with the raw body before any I/O for the job; only a verified signature
+reaches the replay check (which may write a marker). Every failure is the same
 `RequestRejected(401, "unauthorized")`: a caller learns nothing about which check failed.
 A signature is accepted once: `ReplayCache` remembers accepted signatures while their timestamp could still pass,
 in one process; `replay_markers.SharedReplayGuard` extends that to every instance.
