@@ -76,6 +76,11 @@ def _lifecycle(i: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _retention(policy: dict[str, Any] | None) -> str:
+    policy = policy or {}
+    return f"{policy.get('days')}d" if policy.get("enabled") else "off"
+
+
 _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "azure-native:storage:StorageAccount": _storage,
     "azure-native:web:WebApp": _web_app,
@@ -84,8 +89,8 @@ _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "azure-native:storage:ManagementPolicy": _lifecycle,
     "azure-native:storage:BlobContainer": lambda i: f"publicAccess={i.get('publicAccess')}",
     "azure-native:storage:BlobServiceProperties": lambda i: (
-        f"blobSoftDelete={(i.get('deleteRetentionPolicy') or {}).get('days')}d "
-        f"containerSoftDelete={(i.get('containerDeleteRetentionPolicy') or {}).get('days')}d"
+        f"blobSoftDelete={_retention(i.get('deleteRetentionPolicy'))} "
+        f"containerSoftDelete={_retention(i.get('containerDeleteRetentionPolicy'))}"
     ),
     "azure-native:web:AppServicePlan": lambda i: f"sku={(i.get('sku') or {}).get('name')} linux={i.get('reserved')}",
     "azure-native:applicationinsights:Component": lambda i: f"localAuthDisabled={i.get('disableLocalAuth')}",

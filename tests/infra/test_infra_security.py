@@ -52,12 +52,23 @@ def test_containers_are_private_and_soft_delete_is_on(run: StackRun) -> None:
         assert container.inputs["publicAccess"] == "None", f"{run.stack}: container {container.name} must be private"
     services = run.of_type("azure-native:storage:BlobServiceProperties")
     assert len(services) == 2
+    days = int(run.config[f"{_p()}:softDeleteDays"])
     for service in services:
-        i = service.inputs
-        assert i["deleteRetentionPolicy"]["enabled"] is True, f"{run.stack}: {service.name} needs blob soft delete"
-        assert i["containerDeleteRetentionPolicy"]["enabled"] is True, (
-            f"{run.stack}: {service.name} container soft delete"
-        )
+        container_policy = service.inputs["containerDeleteRetentionPolicy"]
+        assert container_policy == {"enabled": True, "days": days}, f"{run.stack}: {service.name} container soft delete"
+    runtime = run.one("azure-native:storage:BlobServiceProperties", "runtime-blob-service").inputs
+    assert runtime["deleteRetentionPolicy"] == {"enabled": True, "days": days}, f"{run.stack}: runtime blob soft delete"
+
+
+def test_deleted_staged_sources_are_not_kept_recoverable(run: StackRun) -> None:
+    # Staged sources are full-resolution copies of AEM's originals: once the worker deletes one it must be gone,
+    # not soft-deleted for days or kept as a version (issue: "deleted in every outcome").
+    service = run.one("azure-native:storage:BlobServiceProperties", "imgix-source-blob-service")
+    where = f"{run.stack}: {service.name}"
+    assert service.inputs["accountName"] == run.one(ACCOUNT, "imgix-source").physical_name, where
+    assert service.inputs["deleteRetentionPolicy"] == {"enabled": False}, f"{where}: blob soft delete must be off"
+    assert service.inputs.get("isVersioningEnabled") is False, f"{where}: versioning must be off"
+    assert "changeFeed" not in service.inputs and "restorePolicy" not in service.inputs, where
 
 
 def test_lifecycle_rule_deletes_everything_under_the_staging_prefix(run: StackRun) -> None:
