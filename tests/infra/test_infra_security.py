@@ -156,12 +156,36 @@ def test_role_assignments_are_exactly_what_the_worker_needs(run: StackRun) -> No
         assert i["principalType"] == "ServicePrincipal", f"{where} needs principal_type (replication delay)"
         assert re.fullmatch(r"[0-9a-f-]{36}", i["roleAssignmentName"]), f"{where}: deterministic GUID name"
     assert granted == {
-        ("Storage Blob Data Contributor", "imgix-source"),
+        # The staging container only: the account holds nothing else the worker may touch.
+        ("Storage Blob Data Contributor", "imgix-source-container"),
         ("Storage Blob Data Owner", "runtime"),
         ("Storage Queue Data Contributor", "runtime"),
         ("Key Vault Secrets User", "vault"),
         ("Monitoring Metrics Publisher", "app-insights"),
     }
+
+
+def test_replay_markers_have_a_private_container_a_lifecycle_rule_and_the_hosts_blob_role(run: StackRun) -> None:
+    from infra.runtime_storage import REPLAY_CONTAINER
+
+    runtime = run.one(ACCOUNT, "runtime")
+    container = run.one("azure-native:storage:BlobContainer", "relay-replays")
+    assert container.inputs["containerName"] == REPLAY_CONTAINER == "relay-replays"
+    assert container.inputs["accountName"] == runtime.physical_name, f"{run.stack}: markers go to the runtime account"
+    assert container.inputs["publicAccess"] == "None", f"{run.stack}: {container.name} must be private"
+    policy = run.one("azure-native:storage:ManagementPolicy", "runtime-lifecycle").inputs
+    assert policy["accountName"] == runtime.physical_name
+    (rule,) = policy["policy"]["rules"]
+    assert rule["enabled"] is True and rule["definition"]["filters"]["prefixMatch"] == ["relay-replays/"]
+    assert rule["definition"]["actions"]["baseBlob"]["delete"]["daysAfterModificationGreaterThan"] == 1
+    # The worker reaches the markers with the AzureWebJobsStorage identity: a blob data role on that account.
+    blob_roles = {BUILT_IN_ROLES["Storage Blob Data Owner"], BUILT_IN_ROLES["Storage Blob Data Contributor"]}
+    granted = {
+        (a.inputs["scope"], a.inputs["roleDefinitionId"].rsplit("/", 1)[-1])
+        for a in run.of_type("azure-native:authorization:RoleAssignment")
+    }
+    reaches = any(scope in (runtime.id, container.id) and role in blob_roles for scope, role in granted)
+    assert reaches, f"{run.stack}: the worker needs blob data access to {REPLAY_CONTAINER}"
 
 
 def test_monitoring_is_workspace_based_with_entra_auth(run: StackRun) -> None:
