@@ -180,3 +180,16 @@ def test_relay_env_keeps_what_aio_app_use_wrote(tmp_path: Path) -> None:
     lines = render_env(values, existing).splitlines()
     assert lines[:2] == ["AIO_RUNTIME_NAMESPACE=12345-aemimgix-dev", "AIO_RUNTIME_AUTH=fake-runtime-auth"]
     assert lines[2:] == [f"{k}={v}" for k, v in values.items()]
+
+
+def test_callers_grant_what_their_reusable_workflows_request() -> None:
+    # GitHub refuses a called job asking for more than its caller job has (here: id-token for the OIDC login).
+    for name in sorted(WORKFLOWS_DIR.glob("*.yml")):
+        for job_name, job in _workflow(name.name)["jobs"].items():
+            called = str(job.get("uses", ""))
+            if not called.startswith("./.github/workflows/"):
+                continue
+            granted = job.get("permissions") or {}
+            for called_job in _workflow(Path(called).name)["jobs"].values():
+                for scope, level in (called_job.get("permissions") or {}).items():
+                    assert granted.get(scope) in (level, "write"), f"{name.name}: {job_name} must grant {scope}"
