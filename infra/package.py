@@ -32,6 +32,7 @@ EXCLUDED = (
     ".python_packages",
     "*.egg-info",
     "local.settings.json",
+    "requirements.in",  # the lock's source; the remote build installs requirements.txt
     ".funcignore",
     ".DS_Store",
 )
