@@ -64,6 +64,9 @@ preview: $(STAMP)  ## pulumi preview -s STACK (needs the Pulumi CLI and an Azure
 deploy: $(STAMP)  ## pulumi up -s STACK: provision the environment and publish function_app/
 	PYTHONPATH=$(CURDIR) pulumi up -s $(STACK)
 
+package: $(STAMP)  ## write build/function_app.zip, the exact zip `pulumi up` publishes; prints its SHA-256
+	$(PY) -m infra.package
+
 lock: $(STAMP)  ## pin function_app/requirements.txt to the installed versions of function_app/requirements.in
 	$(PY) -m infra.requirements_lock
 
