@@ -3,7 +3,8 @@
 It holds: a resource group; the imgix source storage account (container, retention, lifecycle rule, stored access
 policy and the SAS bound to it); the runtime storage account; Log Analytics and Application Insights; a Key Vault
 with the imgix secure token and the relay's HMAC key; the Flex Consumption function app with the roles its identity
-needs; the deployment of the worker's code; and, when configured, the imgix source itself.
+needs, then its app settings (only once those roles exist: they hold the Key Vault references); the deployment of
+the worker's code; and, when configured, the imgix source itself.
 """
 
 from __future__ import annotations

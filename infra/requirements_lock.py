@@ -16,7 +16,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-__all__ = ["LOCK_FILE", "REQUIREMENTS_IN", "UnlockableError", "locked_pins", "render_lock"]
+__all__ = ["LOCK_FILE", "REQUIREMENTS_IN", "UnlockableError", "locked_pins", "main", "render_lock"]
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS_IN = ROOT / "function_app" / "requirements.in"
