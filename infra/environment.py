@@ -3,7 +3,8 @@
 It holds: a resource group; the imgix source storage account (container, retention, lifecycle rule, stored access
 policy and the SAS bound to it); the runtime storage account; Log Analytics and Application Insights; a Key Vault
 with the imgix secure token and the relay's HMAC key; the Flex Consumption function app with the roles its identity
-needs; the deployment of the worker's code; and, when configured, the imgix source itself.
+needs, then its app settings (only once those roles exist: they hold the Key Vault references); the deployment of
+the worker's code; and, when configured, the imgix source itself.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from infra.naming import Namer
 from infra.runtime_storage import build_runtime_storage
 from infra.source_storage import build_source_storage
 from infra.vault import build_vault, key_vault_reference
-from infra.worker_app import build_worker_app
+from infra.worker_app import build_app_settings, build_worker_app
 from profiles import Profile
 
 __all__ = ["Environment", "EnvironmentArgs"]
@@ -102,12 +103,11 @@ class Environment(pulumi.ComponentResource):
             config,
             rg,
             tags,
-            app_settings=settings,
             deployment_container_url=self.runtime.deployment_container_url,
             parent=self,
         )
         principal = self.app.identity.apply(lambda i: i.principal_id if i else None)
-        runtime_id, source_id = self.runtime.account.id, self.source.account.id
+        runtime_id = self.runtime.account.id
 
         def role(name: str, role: str, scope: pulumi.Input[str]) -> pulumi.Resource:
             return grant(
@@ -120,9 +120,10 @@ class Environment(pulumi.ComponentResource):
             )
 
         self.role_assignments = [
-            # Writes, copies into and deletes staged sources.
-            role("worker-source-blob", "Storage Blob Data Contributor", source_id),
-            # The host's leases and keys, and the platform's deployment packages (Flex needs Owner here).
+            # Writes, copies into and deletes staged sources: their container only, not the whole account.
+            role("worker-source-blob", "Storage Blob Data Contributor", self.source.container.id),
+            # The host's leases and keys, the platform's deployment packages (Flex needs Owner here) and the relay's
+            # replay markers (container `relay-replays`), all with the AzureWebJobsStorage identity.
             role("worker-runtime-blob", "Storage Blob Data Owner", runtime_id),
             # The `jobs` queue trigger and its poison queue.
             role("worker-runtime-queue", "Storage Queue Data Contributor", runtime_id),
@@ -131,14 +132,17 @@ class Environment(pulumi.ComponentResource):
             # Telemetry with an Entra token (local auth is off on the component).
             role("worker-telemetry", "Monitoring Metrics Publisher", self.app_insights.id),
         ]
+        # After every role: the Key Vault references resolve, and the host reaches its storage, from the first start.
+        self.app_settings = build_app_settings(self.app, rg, settings, after=self.role_assignments)
         self.deployment = WorkerCodeDeployment(
             "worker-code",
             scm_url=self.app.name.apply(lambda n: f"https://{n}.scm.azurewebsites.net"),
             package_dir=args.package_dir,
             content_hash=args.package_hash,
             provider=args.deploy_provider,
-            # The platform stores the package with the app's identity: its roles must exist first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.app, *self.role_assignments]),
+            # The platform stores the package with the app's identity: its roles must exist first. After the settings
+            # too: the publish restarts the app, so it starts with its settings and resolved references.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.app, *self.role_assignments, self.app_settings]),
         )
 
         self.worker_host = self.app.default_host_name

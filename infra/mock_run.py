@@ -20,7 +20,7 @@ import yaml
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import wait_for_rpcs
 
-from infra.mocks import AzureMocks, MockedCall, MockedResource
+from infra.mocks import AzureMocks, MockedCall, MockedResource, RecordingMonitor
 
 __all__ = ["PROJECT", "ROOT", "ResolvedOutput", "StackRun", "run_stack", "stack_config"]
 
@@ -129,7 +129,7 @@ def run_stack(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks))
         pulumi.runtime.set_all_config(config, secret_keys)
         program = runpy.run_path(str(INFRA_DIR), run_name="__main__")
         outputs = loop.run_until_complete(_resolve(program["OUTPUTS"]))

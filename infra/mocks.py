@@ -2,20 +2,23 @@
 
 `new_resource` echoes the inputs and fills in what Azure would compute (names, ARM ids, host names, identities,
 secret URIs, connection strings), deterministically per stack; `call` answers the invokes the program makes.
-Every registration and call is recorded, in order, so callers can inspect what the program declared.
+Every registration and call is recorded, in order, with the dependencies each registration carried (what the
+engine orders creation by), so callers can inspect what the program declared.
 Values that stand for secrets are derived from the stack name, so two stacks never share one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from pulumi.runtime.mocks import MockMonitor
 
-__all__ = ["ARM_TYPES", "NAME_INPUTS", "AzureMocks", "MockedCall", "MockedResource", "plain"]
+__all__ = ["ARM_TYPES", "NAME_INPUTS", "AzureMocks", "MockedCall", "MockedResource", "RecordingMonitor", "plain"]
 
 # azure-native type token -> ARM resource type (also used by the ARM export for Checkov).
 ARM_TYPES = {
@@ -102,6 +105,8 @@ class MockedResource:
     state: dict[str, Any]
     id: str
     secret_inputs: frozenset[str] = frozenset()
+    # Logical names of the resources this one waits for: explicit depends_on and the inputs' own dependencies.
+    depends_on: frozenset[str] = frozenset()
 
     @property
     def physical_name(self) -> str:
@@ -123,6 +128,9 @@ class AzureMocks(pulumi.runtime.Mocks):
     stack: str
     resources: list[MockedResource] = field(default_factory=list)
     calls: list[MockedCall] = field(default_factory=list)
+    # Set by RecordingMonitor just before each new_resource call, on the registering thread (registrations run
+    # in parallel threads; new_resource runs inside the register call, on the same thread).
+    pending: threading.local = field(default_factory=threading.local)
 
     def _uuid(self, *parts: str) -> str:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join((self.stack, *parts))))
@@ -187,7 +195,10 @@ class AzureMocks(pulumi.runtime.Mocks):
         resource_id = self._arm_id(args.typ, name, inputs)
         if args.typ.startswith("pulumi-python:dynamic"):
             resource_id = f"{self.stack}/{args.name}"
-        self.resources.append(MockedResource(args.typ, args.name, inputs, state, resource_id, secret_inputs))
+        depends_on = getattr(self.pending, "dependencies", frozenset())
+        self.resources.append(
+            MockedResource(args.typ, args.name, inputs, state, resource_id, secret_inputs, depends_on=depends_on)
+        )
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -210,3 +221,27 @@ class AzureMocks(pulumi.runtime.Mocks):
                 f"&spr={call_args.get('protocols')}&sig={signature}"
             }
         raise NotImplementedError(f"the Azure mocks do not answer {function}")
+
+
+def _logical_name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+class RecordingMonitor(MockMonitor):
+    """The SDK's mock monitor, also handing each registration's dependencies to the mocks.
+
+    `MockResourceArgs` carries no dependencies, but the register request does: `dependencies` (explicit
+    `depends_on`, expanded from components to their resources) and `propertyDependencies` (per input).
+    """
+
+    mocks: AzureMocks
+
+    def RegisterResource(self, request: Any) -> Any:  # the gRPC method's name
+        urns = set(request.dependencies)
+        for deps in request.propertyDependencies.values():
+            urns.update(deps.urns)
+        self.mocks.pending.dependencies = frozenset(_logical_name(u) for u in urns)
+        try:
+            return super().RegisterResource(request)
+        finally:
+            self.mocks.pending.dependencies = frozenset()

@@ -44,7 +44,7 @@ def _web_app(i: dict[str, Any]) -> str:
         f"kind={i.get('kind')} httpsOnly={i.get('httpsOnly')} tls={site.get('minTlsVersion')} "
         f"ftps={site.get('ftpsState')} identity={(i.get('identity') or {}).get('type')} "
         f"runtime={runtime.get('name')}{runtime.get('version')} maxInstances={scale.get('maximumInstanceCount')} "
-        f"memoryMb={scale.get('instanceMemoryMB')} appSettings={len(site.get('appSettings') or [])}"
+        f"memoryMb={scale.get('instanceMemoryMB')}"
     )
 
 
@@ -60,7 +60,10 @@ def _vault(i: dict[str, Any]) -> str:
 def _role(i: dict[str, Any]) -> str:
     guid = str(i.get("roleDefinitionId", "")).rsplit("/", 1)[-1]
     name = next((n for n, g in BUILT_IN_ROLES.items() if g == guid), guid)
-    scope = str(i.get("scope", "")).rsplit("/", 1)[-1]
+    scope = str(i.get("scope", ""))
+    # A container scope reads as account/container, anything else by its last segment.
+    account, _, container = scope.partition("/blobServices/default/containers/")
+    scope = f"{account.rsplit('/', 1)[-1]}/{container}" if container else scope.rsplit("/", 1)[-1]
     return f"role='{name}' on {scope} principalType={i.get('principalType')}"
 
 
@@ -76,6 +79,11 @@ def _lifecycle(i: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _retention(policy: dict[str, Any] | None) -> str:
+    policy = policy or {}
+    return f"{policy.get('days')}d" if policy.get("enabled") else "off"
+
+
 _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "azure-native:storage:StorageAccount": _storage,
     "azure-native:web:WebApp": _web_app,
@@ -84,11 +92,15 @@ _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "azure-native:storage:ManagementPolicy": _lifecycle,
     "azure-native:storage:BlobContainer": lambda i: f"publicAccess={i.get('publicAccess')}",
     "azure-native:storage:BlobServiceProperties": lambda i: (
-        f"blobSoftDelete={(i.get('deleteRetentionPolicy') or {}).get('days')}d "
-        f"containerSoftDelete={(i.get('containerDeleteRetentionPolicy') or {}).get('days')}d"
+        f"blobSoftDelete={_retention(i.get('deleteRetentionPolicy'))} "
+        f"containerSoftDelete={_retention(i.get('containerDeleteRetentionPolicy'))}"
     ),
     "azure-native:web:AppServicePlan": lambda i: f"sku={(i.get('sku') or {}).get('name')} linux={i.get('reserved')}",
     "azure-native:applicationinsights:Component": lambda i: f"localAuthDisabled={i.get('disableLocalAuth')}",
+    "azure-native:web:WebAppApplicationSettings": lambda i: (
+        f"settings={len(i.get('properties') or {})} keyVaultReferences="
+        f"{sum(str(v).startswith('@Microsoft.KeyVault(') for v in (i.get('properties') or {}).values())}"
+    ),
     "azure-native:web:WebAppFtpAllowed": lambda i: f"basicAuth={i.get('allow')}",
     "azure-native:web:WebAppScmAllowed": lambda i: f"basicAuth={i.get('allow')}",
     "pulumi-python:dynamic/storage:ContainerAccessPolicy": lambda i: (

@@ -1,4 +1,6 @@
-"""The function runtime's storage account: the job queues, the host's blobs and the deployment packages.
+"""The function runtime's storage account: the job queues, the host's blobs, the deployment packages and the
+relay's replay markers (one zero-byte blob per accepted signature, shared by every instance; a lifecycle rule
+deletes them after REPLAY_RETENTION_DAYS, long after the worker's 300 s signature window).
 
 Shared-key access is off: the host, the queue trigger and the platform's deployment all use the app's managed
 identity (`AzureWebJobsStorage__accountName` + role assignments).
@@ -15,19 +17,31 @@ from infra.config import StackConfig
 from infra.naming import Namer
 from infra.source_storage import storage_account_args
 
-__all__ = ["DEPLOYMENT_CONTAINER", "JOBS_QUEUE", "POISON_QUEUE", "RuntimeStorage", "build_runtime_storage"]
+__all__ = [
+    "DEPLOYMENT_CONTAINER",
+    "JOBS_QUEUE",
+    "POISON_QUEUE",
+    "REPLAY_CONTAINER",
+    "REPLAY_RETENTION_DAYS",
+    "RuntimeStorage",
+    "build_runtime_storage",
+]
 
 # Must match the queue trigger in function_app/function_app.py; the host names poison queues `<queue>-poison`.
 JOBS_QUEUE = "jobs"
 POISON_QUEUE = f"{JOBS_QUEUE}-poison"
 DEPLOYMENT_CONTAINER = "deployment-packages"
+# Must match the worker's replay store (imgix_worker): markers are created with If-None-Match: *, a 409 is a replay.
+REPLAY_CONTAINER = "relay-replays"
+REPLAY_RETENTION_DAYS = 1
 
 
 @dataclass
 class RuntimeStorage:
-    """The runtime account and the URL of its deployment container."""
+    """The runtime account, its replay-marker container and the URL of its deployment container."""
 
     account: storage.StorageAccount
+    replay_container: storage.BlobContainer
     deployment_container_url: pulumi.Output[str]
 
 
@@ -62,5 +76,42 @@ def build_runtime_storage(
         public_access=storage.PublicAccess.NONE,
         opts=child,
     )
+    replays = storage.BlobContainer(
+        "relay-replays",
+        account_name=account.name,
+        resource_group_name=rg.name,
+        container_name=REPLAY_CONTAINER,
+        public_access=storage.PublicAccess.NONE,
+        opts=child,
+    )
+    storage.ManagementPolicy(
+        "runtime-lifecycle",
+        account_name=account.name,
+        resource_group_name=rg.name,
+        management_policy_name="default",
+        policy=storage.ManagementPolicySchemaArgs(
+            rules=[
+                storage.ManagementPolicyRuleArgs(
+                    name="delete-relay-replays",
+                    type=storage.RuleType.LIFECYCLE,
+                    enabled=True,
+                    definition=storage.ManagementPolicyDefinitionArgs(
+                        actions=storage.ManagementPolicyActionArgs(
+                            base_blob=storage.ManagementPolicyBaseBlobArgs(
+                                delete=storage.DateAfterModificationArgs(
+                                    days_after_modification_greater_than=REPLAY_RETENTION_DAYS
+                                )
+                            )
+                        ),
+                        # Only the markers: the host's own blobs and the deployment packages are not touched.
+                        filters=storage.ManagementPolicyFilterArgs(
+                            blob_types=["blockBlob"], prefix_match=[f"{REPLAY_CONTAINER}/"]
+                        ),
+                    ),
+                )
+            ]
+        ),
+        opts=pulumi.ResourceOptions(parent=account, depends_on=[replays]),
+    )
     url = pulumi.Output.concat("https://", account.name, ".blob.core.windows.net/", container.name)
-    return RuntimeStorage(account=account, deployment_container_url=url)
+    return RuntimeStorage(account=account, replay_container=replays, deployment_container_url=url)

@@ -95,7 +95,10 @@ def build_source_storage(
         account_name=account.name,
         resource_group_name=rg.name,
         blob_services_name="default",
-        delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=config.soft_delete_days),
+        # Blob soft delete OFF, on purpose: every blob here is a full-resolution copy of a customer's original that
+        # the worker deletes after each job; soft delete would keep each one recoverable for days ("deleted in every
+        # outcome" would not hold). Container soft delete stays on: it guards the container, not the staged copies.
+        delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=False),
         container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=config.soft_delete_days),
         # No versioning: staged sources are transient copies, versions would only keep them alive longer.
         is_versioning_enabled=False,

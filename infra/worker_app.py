@@ -3,6 +3,11 @@
 `site_config` is passed as a plain dict on purpose: the SDK's `SiteConfigArgs` injects defaults
 (`netFrameworkVersion: v4.6`, ...) that Flex Consumption rejects in some regions (pulumi-azure-native#4168);
 a dict sends only what is written here. The runtime goes in `function_app_config`, never `linuxFxVersion`.
+
+The app settings are a resource of their own (`Microsoft.Web/sites/config/appsettings`), created after the app's
+role assignments: the identity only exists once the app does, and a Key Vault reference the platform cannot resolve
+yet would reach the worker as its literal `@Microsoft.KeyVault(...)` text. They are set only there (never also in
+`site_config`): that resource replaces the whole set (pulumi-azure-native#1876).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from pulumi_azure_native import resources, web
 from infra.config import StackConfig
 from infra.naming import Namer
 
-__all__ = ["PYTHON_VERSION", "build_worker_app"]
+__all__ = ["PYTHON_VERSION", "build_app_settings", "build_worker_app"]
 
 PYTHON_VERSION = "3.11"
 
@@ -24,11 +29,11 @@ def build_worker_app(
     rg: resources.ResourceGroup,
     tags: dict[str, str],
     *,
-    app_settings: dict[str, pulumi.Input[str]],
     deployment_container_url: pulumi.Input[str],
     parent: pulumi.Resource,
 ) -> web.WebApp:
-    """Declare the FC1 plan, the function app, and switch off basic-auth publishing."""
+    """Declare the FC1 plan, the function app (no app settings: see `build_app_settings`), and switch off
+    basic-auth publishing."""
     opts = pulumi.ResourceOptions(parent=parent)
     plan = web.AppServicePlan(
         "plan",
@@ -42,7 +47,6 @@ def build_worker_app(
         opts=opts,
     )
     site_config: web.SiteConfigArgsDict = {
-        "app_settings": [{"name": k, "value": v} for k, v in sorted(app_settings.items())],
         "min_tls_version": web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
         "scm_min_tls_version": web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
         "ftps_state": web.FtpsState.DISABLED,
@@ -86,3 +90,20 @@ def build_worker_app(
     web.WebAppFtpAllowed("worker-ftp-basic-auth", name=app.name, resource_group_name=rg.name, allow=False, opts=child)
     web.WebAppScmAllowed("worker-scm-basic-auth", name=app.name, resource_group_name=rg.name, allow=False, opts=child)
     return app
+
+
+def build_app_settings(
+    app: web.WebApp,
+    rg: resources.ResourceGroup,
+    settings: dict[str, pulumi.Input[str]],
+    *,
+    after: list[pulumi.Resource],
+) -> web.WebAppApplicationSettings:
+    """Declare the app's settings, created only once every resource in `after` (the app's roles) exists."""
+    return web.WebAppApplicationSettings(
+        "worker-app-settings",
+        name=app.name,
+        resource_group_name=rg.name,
+        properties=dict(sorted(settings.items())),
+        opts=pulumi.ResourceOptions(parent=app, depends_on=after),
+    )

@@ -4,7 +4,7 @@ const { test, describe, before, after, beforeEach } = require('node:test')
 const assert = require('node:assert/strict')
 const crypto = require('node:crypto')
 
-const { handle, sign, MIN_KEY_LENGTH } = require('../src/dx-asset-compute-worker-1/actions/relay/relay.js')
+const { handle, sign, MIN_KEY_LENGTH, MAX_MESSAGE_LENGTH } = require('../src/dx-asset-compute-worker-1/actions/relay/relay.js')
 const { startRecorder } = require('./support.js')
 
 const ORG = 'ABCDEF0123456789ABCDEF01@AdobeOrg'
@@ -199,17 +199,88 @@ describe('forwarding', () => {
 })
 
 describe('response mapping', () => {
-  const cases = [[200, 200], [201, 200], [202, 200], [204, 200], [429, 429], [400, 500], [401, 500], [403, 500], [404, 500], [413, 500], [500, 500], [502, 500], [503, 500]]
-  for (const [workerStatus, relayStatus] of cases) {
-    test(`worker ${workerStatus} -> relay ${relayStatus}`, async () => {
+  let answer = '{"ok":true}'
+  let intakeWithBody
+  before(async () => {
+    intakeWithBody = await startRecorder((req, body, res) => {
+      res.writeHead(status, { 'content-type': 'application/json' })
+      res.end(answer)
+    })
+  })
+  after(() => intakeWithBody.close())
+  beforeEach(() => { answer = '{"ok":true}' })
+  const answering = (overrides = {}) => deps({ workerUrl: intakeWithBody.url, ...overrides })
+
+  for (const workerStatus of [200, 201, 202, 204]) {
+    test(`worker ${workerStatus} -> relay 200 {activationId}`, async () => {
       status = workerStatus
-      const result = await handle(activation(), deps())
-      assert.equal(result.statusCode, relayStatus)
-      if (relayStatus === 200) {
-        assert.deepEqual(result.body, { activationId: ACTIVATION })
-      } else {
-        assert.deepEqual(result.body, { message: `forward to worker failed with HTTP status code ${workerStatus}` })
-      }
+      const result = await handle(activation(), answering())
+      assert.equal(result.statusCode, 200)
+      assert.deepEqual(result.body, { activationId: ACTIVATION })
+    })
+  }
+
+  // The worker's refusals (its own JSON message, secret-free) reach AEM with their status.
+  const refusals = {
+    400: 'renditions[0].fmt must be one of png, jpg, webp',
+    401: 'unauthorized',
+    403: 'organization not allowed',
+    404: 'unknown recipe; known: circle',
+    405: 'Supported HTTP methods: OPTIONS, POST',
+    413: 'the body is larger than 262144 bytes',
+    415: 'unsupported media type',
+    429: 'too many requests'
+  }
+  for (const [workerStatus, message] of Object.entries(refusals)) {
+    test(`worker ${workerStatus} -> relay ${workerStatus} with the worker's message`, async () => {
+      status = Number(workerStatus)
+      answer = JSON.stringify({ message })
+      const result = await handle(activation(), answering())
+      assert.equal(result.statusCode, Number(workerStatus))
+      assert.deepEqual(result.body, { message })
+      assert.equal(logs.at(-1).relay, 'worker-refused')
+      assert.equal(logs.at(-1).workerStatus, Number(workerStatus))
+    })
+  }
+
+  test('only a bounded `message` string is passed on, nothing else of the answer', async () => {
+    status = 400
+    answer = JSON.stringify({ message: 'bad\nline\u0007' + 'x'.repeat(5000), detail: 'internal', stack: 'at x.py:1' })
+    const result = await handle(activation(), answering())
+    assert.equal(result.statusCode, 400)
+    assert.deepEqual(Object.keys(result.body), ['message'])
+    assert.equal(result.body.message.length, MAX_MESSAGE_LENGTH)
+    assert.ok(result.body.message.startsWith('bad line '), result.body.message.slice(0, 20))
+    assert.doesNotMatch(result.body.message, /[\u0000-\u001f]/)
+  })
+
+  for (const [name, body] of Object.entries({ 'not JSON': '<html>Bad Request</html>', 'no message': '{"error":"x"}', 'a non-string message': '{"message":{"a":1}}', 'an empty message': '{"message":" "}', 'an empty body': '' })) {
+    test(`a refusal with ${name} keeps its status and gets the relay's own message`, async () => {
+      status = 403
+      answer = body
+      const result = await handle(activation(), answering())
+      assert.equal(result.statusCode, 403)
+      assert.deepEqual(result.body, { message: 'forward to worker failed with HTTP status code 403' })
+    })
+  }
+
+  test('a huge refusal body is read only up to the bound', async () => {
+    status = 413
+    answer = JSON.stringify({ message: 'x'.repeat(4 * 1024 * 1024) })
+    const result = await handle(activation(), answering())
+    assert.equal(result.statusCode, 413)
+    // Cut at the bound, the JSON no longer parses: the relay's own message, never a partial answer.
+    assert.deepEqual(result.body, { message: 'forward to worker failed with HTTP status code 413' })
+  })
+
+  for (const workerStatus of [500, 502, 503, 504, 409, 422, 418]) {
+    test(`worker ${workerStatus} -> relay 500, the worker's message not passed on`, async () => {
+      status = workerStatus
+      answer = JSON.stringify({ message: 'internal detail' })
+      const result = await handle(activation(), answering())
+      assert.equal(result.statusCode, 500)
+      assert.deepEqual(result.body, { message: `forward to worker failed with HTTP status code ${workerStatus}` })
+      assert.equal(logs.at(-1).relay, 'worker-error')
     })
   }
 

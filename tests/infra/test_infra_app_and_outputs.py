@@ -15,8 +15,7 @@ PROJECT = "aem-imgix-renditions"
 
 
 def _app_settings(run: StackRun) -> dict[str, str]:
-    site = run.one("azure-native:web:WebApp", "worker").inputs["siteConfig"]
-    return {pair["name"]: pair["value"] for pair in site["appSettings"]}
+    return run.one("azure-native:web:WebAppApplicationSettings", "worker-app-settings").inputs["properties"]
 
 
 def test_app_settings_are_the_workers_settings_plus_platform_ones(run: StackRun) -> None:
@@ -37,6 +36,36 @@ def test_app_settings_are_the_workers_settings_plus_platform_ones(run: StackRun)
     )
     assert settings["AzureWebJobsStorage__credential"] == "managedidentity"
     assert not any(k.startswith(("FUNCTIONS_WORKER_RUNTIME", "WEBSITE_RUN_FROM_PACKAGE")) for k in settings)
+
+
+def test_app_settings_are_set_only_after_every_role_of_the_app_exists(run: StackRun) -> None:
+    # Key Vault references resolve with the app's identity, which exists only with the app: were the references in
+    # the app itself, the platform would hand the worker their literal text until the role arrived.
+    app = run.one("azure-native:web:WebApp", "worker")
+    assert "appSettings" not in app.inputs.get("siteConfig", {}), f"{run.stack}: app settings belong to one resource"
+    assert "@Microsoft.KeyVault(" not in json.dumps(app.inputs), f"{run.stack}: the app must not hold a reference"
+    settings = run.one("azure-native:web:WebAppApplicationSettings", "worker-app-settings")
+    assert settings.inputs["name"] == app.physical_name
+    roles = {r.name for r in run.of_type("azure-native:authorization:RoleAssignment")}
+    assert "worker-vault-secrets" in roles
+    missing = sorted(roles - settings.depends_on)
+    assert not missing, f"{run.stack}: the app settings must wait for {missing}"
+    order = [r.name for r in run.resources]
+    assert all(order.index(role) < order.index(settings.name) for role in roles)
+    deployment = run.one("pulumi-python:dynamic/deploy:WorkerCodeDeployment", "worker-code")
+    assert {settings.name, *roles} <= deployment.depends_on, f"{run.stack}: code is published after settings and roles"
+
+
+def test_overlay_hosts_and_billable_parameters_come_from_the_stack_config(run: StackRun) -> None:
+    settings = _app_settings(run)
+    assert settings["IMGIX_OVERLAY_HOSTS"] == "", f"{run.stack}: no overlay hosts unless the stack names them"
+    assert settings["IMGIX_ALLOW_BILLABLE"] == "false", f"{run.stack}: billable imgix parameters off by default"
+    configured = run_stack(
+        run.stack, {"imgixOverlayHosts": ["Assets.Example.com", "cdn.example.org"], "imgixAllowBillable": True}
+    )
+    settings = _app_settings(configured)
+    assert settings["IMGIX_OVERLAY_HOSTS"] == "assets.example.com,cdn.example.org"
+    assert settings["IMGIX_ALLOW_BILLABLE"] == "true"
 
 
 def test_secret_settings_are_key_vault_references(run: StackRun) -> None:

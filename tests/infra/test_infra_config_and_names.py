@@ -27,6 +27,13 @@ from infra.roles import BUILT_IN_ROLES, assignment_name, role_definition_id
         ({"workerLimits": {"IMGIX_DOMAIN": "x"}}, "workerLimits"),
         ({"workerLimits": {"MAX_RENDITIONS": "many"}}, "workerLimits"),
         ({"imsJwksUrl": "http://insecure.example/keys"}, "imsJwksUrl"),
+        ({"imgixOverlayHosts": "assets.example.com"}, "imgixOverlayHosts"),
+        ({"imgixOverlayHosts": ["https://assets.example.com"]}, "imgixOverlayHosts"),
+        ({"imgixOverlayHosts": ["*.example.com"]}, "imgixOverlayHosts"),
+        ({"imgixOverlayHosts": ["assets.example.com:8443"]}, "imgixOverlayHosts"),
+        ({"imgixOverlayHosts": ["assets.example.com/x"]}, "imgixOverlayHosts"),
+        ({"imgixOverlayHosts": [1]}, "imgixOverlayHosts"),
+        ({"imgixAllowBillable": "maybe"}, "imgixAllowBillable"),
     ],
 )
 def test_bad_config_is_refused_naming_the_key(overrides: dict[str, object], key: str) -> None:
@@ -43,8 +50,8 @@ def test_config_errors_never_echo_a_secret() -> None:
 
 def test_worker_limits_reach_the_app_settings() -> None:
     run = run_stack("stage", {"workerLimits": {"RENDER_CONCURRENCY": "8"}})
-    site = run.one("azure-native:web:WebApp", "worker").inputs["siteConfig"]
-    assert {"name": "RENDER_CONCURRENCY", "value": "8"} in site["appSettings"]
+    settings = run.one("azure-native:web:WebAppApplicationSettings", "worker-app-settings").inputs["properties"]
+    assert settings["RENDER_CONCURRENCY"] == "8"
 
 
 def test_every_config_key_is_documented_with_a_default() -> None:

@@ -52,12 +52,23 @@ def test_containers_are_private_and_soft_delete_is_on(run: StackRun) -> None:
         assert container.inputs["publicAccess"] == "None", f"{run.stack}: container {container.name} must be private"
     services = run.of_type("azure-native:storage:BlobServiceProperties")
     assert len(services) == 2
+    days = int(run.config[f"{_p()}:softDeleteDays"])
     for service in services:
-        i = service.inputs
-        assert i["deleteRetentionPolicy"]["enabled"] is True, f"{run.stack}: {service.name} needs blob soft delete"
-        assert i["containerDeleteRetentionPolicy"]["enabled"] is True, (
-            f"{run.stack}: {service.name} container soft delete"
-        )
+        container_policy = service.inputs["containerDeleteRetentionPolicy"]
+        assert container_policy == {"enabled": True, "days": days}, f"{run.stack}: {service.name} container soft delete"
+    runtime = run.one("azure-native:storage:BlobServiceProperties", "runtime-blob-service").inputs
+    assert runtime["deleteRetentionPolicy"] == {"enabled": True, "days": days}, f"{run.stack}: runtime blob soft delete"
+
+
+def test_deleted_staged_sources_are_not_kept_recoverable(run: StackRun) -> None:
+    # Staged sources are full-resolution copies of AEM's originals: once the worker deletes one it must be gone,
+    # not soft-deleted for days or kept as a version (issue: "deleted in every outcome").
+    service = run.one("azure-native:storage:BlobServiceProperties", "imgix-source-blob-service")
+    where = f"{run.stack}: {service.name}"
+    assert service.inputs["accountName"] == run.one(ACCOUNT, "imgix-source").physical_name, where
+    assert service.inputs["deleteRetentionPolicy"] == {"enabled": False}, f"{where}: blob soft delete must be off"
+    assert service.inputs.get("isVersioningEnabled") is False, f"{where}: versioning must be off"
+    assert "changeFeed" not in service.inputs and "restorePolicy" not in service.inputs, where
 
 
 def test_lifecycle_rule_deletes_everything_under_the_staging_prefix(run: StackRun) -> None:
@@ -145,12 +156,36 @@ def test_role_assignments_are_exactly_what_the_worker_needs(run: StackRun) -> No
         assert i["principalType"] == "ServicePrincipal", f"{where} needs principal_type (replication delay)"
         assert re.fullmatch(r"[0-9a-f-]{36}", i["roleAssignmentName"]), f"{where}: deterministic GUID name"
     assert granted == {
-        ("Storage Blob Data Contributor", "imgix-source"),
+        # The staging container only: the account holds nothing else the worker may touch.
+        ("Storage Blob Data Contributor", "imgix-source-container"),
         ("Storage Blob Data Owner", "runtime"),
         ("Storage Queue Data Contributor", "runtime"),
         ("Key Vault Secrets User", "vault"),
         ("Monitoring Metrics Publisher", "app-insights"),
     }
+
+
+def test_replay_markers_have_a_private_container_a_lifecycle_rule_and_the_hosts_blob_role(run: StackRun) -> None:
+    from infra.runtime_storage import REPLAY_CONTAINER
+
+    runtime = run.one(ACCOUNT, "runtime")
+    container = run.one("azure-native:storage:BlobContainer", "relay-replays")
+    assert container.inputs["containerName"] == REPLAY_CONTAINER == "relay-replays"
+    assert container.inputs["accountName"] == runtime.physical_name, f"{run.stack}: markers go to the runtime account"
+    assert container.inputs["publicAccess"] == "None", f"{run.stack}: {container.name} must be private"
+    policy = run.one("azure-native:storage:ManagementPolicy", "runtime-lifecycle").inputs
+    assert policy["accountName"] == runtime.physical_name
+    (rule,) = policy["policy"]["rules"]
+    assert rule["enabled"] is True and rule["definition"]["filters"]["prefixMatch"] == ["relay-replays/"]
+    assert rule["definition"]["actions"]["baseBlob"]["delete"]["daysAfterModificationGreaterThan"] == 1
+    # The worker reaches the markers with the AzureWebJobsStorage identity: a blob data role on that account.
+    blob_roles = {BUILT_IN_ROLES["Storage Blob Data Owner"], BUILT_IN_ROLES["Storage Blob Data Contributor"]}
+    granted = {
+        (a.inputs["scope"], a.inputs["roleDefinitionId"].rsplit("/", 1)[-1])
+        for a in run.of_type("azure-native:authorization:RoleAssignment")
+    }
+    reaches = any(scope in (runtime.id, container.id) and role in blob_roles for scope, role in granted)
+    assert reaches, f"{run.stack}: the worker needs blob data access to {REPLAY_CONTAINER}"
 
 
 def test_monitoring_is_workspace_based_with_entra_auth(run: StackRun) -> None:

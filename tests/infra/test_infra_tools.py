@@ -40,12 +40,67 @@ def test_pipeline_previews_prs_and_deploys_stage_before_gated_prod() -> None:
     assert set(main[True]) >= {"pull_request", "push"}
     jobs = main["jobs"]
     assert jobs["preview"]["if"] == "github.event_name == 'pull_request'"
-    assert jobs["preview"]["strategy"]["matrix"]["stack"] == ["dev", "stage", "prod"]
+    assert jobs["preview"]["with"]["stack"] == "dev"
+    assert jobs["preview-protected"]["strategy"]["matrix"]["stack"] == ["stage", "prod"]
     assert jobs["deploy-dev"]["if"].endswith("github.ref == 'refs/heads/main'")
     assert jobs["deploy-stage"]["needs"] == "deploy-dev" and jobs["deploy-prod"]["needs"] == "deploy-stage"
     assert jobs["deploy-prod"]["with"]["stack"] == "prod"
     deploy = _workflow("infra-deploy.yml")["jobs"]["up"]
     assert deploy["environment"] == "${{ inputs.stack }}", "prod's approval comes from its GitHub environment"
+    preview = _workflow("infra-preview.yml")["jobs"]["preview"]
+    assert preview["environment"] == "${{ inputs.stack }}-preview"
+
+
+# A job runs on pull requests unless its `if` (or that of a job it needs) rules them out.
+_PROTECTED_ONLY = ("github.event_name == 'push'", "github.ref == 'refs/heads/main'")
+
+
+def _runs_on_pull_requests(jobs: dict, name: str) -> bool:
+    job = jobs[name]
+    condition = str(job.get("if", ""))
+    if condition == "github.event_name == 'pull_request'":
+        return True
+    if any(part in condition for part in _PROTECTED_ONLY) and "pull_request" not in condition:
+        return False
+    needs = job.get("needs") or []
+    needs = [needs] if isinstance(needs, str) else needs
+    return all(_runs_on_pull_requests(jobs, need) for need in needs)
+
+
+def _reaches_secrets(job: dict) -> bool:
+    """Whether a job gets an environment's secrets: it names them or hands them to a reusable workflow."""
+    text = yaml.safe_dump(job)
+    return "secrets." in text or job.get("secrets") == "inherit" or "environment" in job
+
+
+def test_no_pull_request_job_reaches_stage_or_prod_secrets() -> None:
+    # A PR runs its own infra/ code: with prod's OIDC identity and passphrase it could do anything prod can.
+    for name in sorted(WORKFLOWS_DIR.glob("*.yml")):
+        workflow = _workflow(name.name)
+        if "pull_request" not in workflow[True] and "pull_request_target" not in workflow[True]:
+            continue
+        assert "pull_request_target" not in workflow[True], f"{name.name}: pull_request_target runs with secrets"
+        jobs = workflow["jobs"]
+        for job_name, job in jobs.items():
+            if not _runs_on_pull_requests(jobs, job_name) or not _reaches_secrets(job):
+                continue
+            text = yaml.safe_dump(job)
+            stacks = set((job.get("strategy") or {}).get("matrix", {}).get("stack", []))
+            stacks |= {str((job.get("with") or {}).get("stack", ""))} - {""}
+            assert stacks == {"dev"}, f"{name.name}: job {job_name} runs on pull requests for {sorted(stacks)}"
+            assert "prod" not in text and "stage" not in text, f"{name.name}: job {job_name} names stage/prod"
+
+
+def test_the_policy_test_catches_a_prod_preview_on_pull_requests(tmp_path: Path) -> None:
+    jobs = {
+        "checks": {"runs-on": "ubuntu-latest"},
+        "preview": {"if": "github.event_name == 'pull_request'", "needs": "checks", "environment": "prod-preview"},
+        "deploy": {"if": "github.event_name == 'push' && github.ref == 'refs/heads/main'", "environment": "prod"},
+        "after": {"needs": "deploy", "secrets": "inherit"},
+    }
+    assert _runs_on_pull_requests(jobs, "preview") and _reaches_secrets(jobs["preview"])
+    assert not _runs_on_pull_requests(jobs, "deploy") and not _runs_on_pull_requests(jobs, "after")
+    assert _runs_on_pull_requests(jobs, "checks") and not _reaches_secrets(jobs["checks"])
 
 
 def test_azure_login_is_oidc_with_no_stored_credential() -> None:
@@ -125,3 +180,16 @@ def test_relay_env_keeps_what_aio_app_use_wrote(tmp_path: Path) -> None:
     lines = render_env(values, existing).splitlines()
     assert lines[:2] == ["AIO_RUNTIME_NAMESPACE=12345-aemimgix-dev", "AIO_RUNTIME_AUTH=fake-runtime-auth"]
     assert lines[2:] == [f"{k}={v}" for k, v in values.items()]
+
+
+def test_callers_grant_what_their_reusable_workflows_request() -> None:
+    # GitHub refuses a called job asking for more than its caller job has (here: id-token for the OIDC login).
+    for name in sorted(WORKFLOWS_DIR.glob("*.yml")):
+        for job_name, job in _workflow(name.name)["jobs"].items():
+            called = str(job.get("uses", ""))
+            if not called.startswith("./.github/workflows/"):
+                continue
+            granted = job.get("permissions") or {}
+            for called_job in _workflow(Path(called).name)["jobs"].values():
+                for scope, level in (called_job.get("permissions") or {}).items():
+                    assert granted.get(scope) in (level, "write"), f"{name.name}: {job_name} must grant {scope}"

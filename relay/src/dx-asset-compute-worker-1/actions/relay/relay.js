@@ -1,6 +1,8 @@
 /*
  * The relay's core: turn one Asset Compute web-action activation into one signed HTTPS POST to the Azure intake,
- * and answer the way the Asset Compute SDK's web action does (200 {activationId} / 429 / 500).
+ * and answer the way the Asset Compute SDK's web action does (200 {activationId}). A refusal of the worker's own
+ * (400/401/403/404/405/413/415/429) is passed on with its status and its `message`, so AEM and its operators see
+ * why; 500 is left for the worker's 5xx, anything unexpected, network errors and the timeout.
  *
  * Everything the outside world could influence arrives in `params`; everything that decides where the job goes
  * and whom it is for (worker URL, org id) arrives in `deps`, pinned at build time. Under `require-adobe-auth`
@@ -29,6 +31,13 @@ const ACTIVATION_HEADER = 'x-relay-activation-id'
 // The worker's settings demand at least this much key; refusing shorter keys here surfaces a bad deploy at once.
 const MIN_KEY_LENGTH = 32
 
+// Worker refusals passed on as they are: the caller's fault (or the worker's back-off), worth telling AEM.
+const PASSED_THROUGH_STATUSES = Object.freeze([400, 401, 403, 404, 405, 413, 415, 429])
+// The worker's refusals are a short `{"message": "..."}`; read no more than this of its answer, pass on no more
+// than MAX_MESSAGE_LENGTH characters of the message, and nothing else from it.
+const MAX_ERROR_BODY_BYTES = 16384
+const MAX_MESSAGE_LENGTH = 500
+
 // Blocking web actions (validator + relay) die at 60 s; leave room for the validator and the reply.
 const DEFAULT_TIMEOUT_MS = 40000
 
@@ -52,6 +61,42 @@ function forwardedBody (params) {
     }
   }
   return Buffer.from(JSON.stringify(job), 'utf8')
+}
+
+/** At most `limit` bytes of a fetch response's body; the rest is not read (the stream is cancelled). */
+async function readBounded (response, limit) {
+  if (!response.body) return Buffer.alloc(0)
+  const reader = response.body.getReader()
+  const chunks = []
+  let size = 0
+  try {
+    while (size < limit) {
+      const { done, value } = await reader.read()
+      if (done) break
+      chunks.push(value)
+      size += value.length
+    }
+  } finally {
+    reader.cancel().catch(() => {})
+  }
+  return Buffer.concat(chunks).subarray(0, limit)
+}
+
+/**
+ * The worker's `message` from its JSON answer: a string, control characters removed, cut to MAX_MESSAGE_LENGTH;
+ * undefined when the answer is not `{"message": "<string>"}`. Nothing else of the answer is passed on.
+ */
+function workerMessage (bodyBytes) {
+  let parsed
+  try {
+    parsed = JSON.parse(bodyBytes.toString('utf8'))
+  } catch {
+    return undefined
+  }
+  if (!parsed || typeof parsed !== 'object' || typeof parsed.message !== 'string') return undefined
+  // eslint-disable-next-line no-control-regex
+  const message = parsed.message.replace(/[\u0000-\u001f\u007f]/g, ' ').trim().slice(0, MAX_MESSAGE_LENGTH)
+  return message || undefined
 }
 
 function reply (statusCode, body) {
@@ -119,6 +164,7 @@ async function handle (params, deps) {
   const abort = new AbortController()
   const timer = setTimeout(() => abort.abort(), timeoutMs)
   let status
+  let answer = Buffer.alloc(0)
   try {
     // redirect 'manual': a redirect would carry the token and a valid signature to another host.
     const response = await fetch(workerUrl, {
@@ -129,9 +175,9 @@ async function handle (params, deps) {
       signal: abort.signal
     })
     status = response.status
-    // Only the status matters; drain (inside the budget) so the socket is released, and ignore a failed drain:
-    // a 2xx means the worker has the job.
-    await response.arrayBuffer().catch(() => {})
+    // Read (inside the budget, bounded) so the socket is released and a refusal's message can be passed on; a
+    // failed read is ignored: a 2xx means the worker has the job, and a refusal keeps its status.
+    answer = await readBounded(response, MAX_ERROR_BODY_BYTES).catch(() => Buffer.alloc(0))
   } catch (err) {
     const timedOut = abort.signal.aborted
     // err.name/code only: messages of network errors can echo the URL, which is harmless, but stay terse.
@@ -145,8 +191,11 @@ async function handle (params, deps) {
   if (status >= 200 && status < 300) {
     return done('forwarded', reply(200, { activationId }), { workerStatus: status })
   }
-  const message = `forward to worker failed with HTTP status code ${status}`
-  return done('worker-error', reply(status === 429 ? 429 : 500, { message }), { workerStatus: status })
+  const fallback = `forward to worker failed with HTTP status code ${status}`
+  if (PASSED_THROUGH_STATUSES.includes(status)) {
+    return done('worker-refused', reply(status, { message: workerMessage(answer) ?? fallback }), { workerStatus: status })
+  }
+  return done('worker-error', reply(500, { message: fallback }), { workerStatus: status })
 }
 
 module.exports = {
@@ -156,6 +205,8 @@ module.exports = {
   DEFAULT_TIMEOUT_MS,
   FORWARDED_BODY_FIELDS,
   MIN_KEY_LENGTH,
+  MAX_MESSAGE_LENGTH,
+  PASSED_THROUGH_STATUSES,
   TIMESTAMP_HEADER,
   SIGNATURE_HEADER,
   ACTIVATION_HEADER
