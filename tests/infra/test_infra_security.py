@@ -166,11 +166,15 @@ def test_role_assignments_are_exactly_what_the_worker_needs(run: StackRun) -> No
 
 
 def test_replay_markers_have_a_private_container_a_lifecycle_rule_and_the_hosts_blob_role(run: StackRun) -> None:
+    from imgix_worker.replay_markers import REPLAY_CONTAINER as WORKERS_CONTAINER
+
     from infra.runtime_storage import REPLAY_CONTAINER
 
     runtime = run.one(ACCOUNT, "runtime")
     container = run.one("azure-native:storage:BlobContainer", "relay-replays")
-    assert container.inputs["containerName"] == REPLAY_CONTAINER == "relay-replays"
+    assert container.inputs["containerName"] == REPLAY_CONTAINER == WORKERS_CONTAINER, (
+        f"{run.stack}: the container must be the one the worker writes replay markers to"
+    )
     assert container.inputs["accountName"] == runtime.physical_name, f"{run.stack}: markers go to the runtime account"
     assert container.inputs["publicAccess"] == "None", f"{run.stack}: {container.name} must be private"
     policy = run.one("azure-native:storage:ManagementPolicy", "runtime-lifecycle").inputs
