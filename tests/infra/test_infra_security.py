@@ -167,7 +167,6 @@ def test_role_assignments_are_exactly_what_the_worker_needs(run: StackRun) -> No
 
 def test_replay_markers_have_a_private_container_a_lifecycle_rule_and_the_hosts_blob_role(run: StackRun) -> None:
     from imgix_worker.replay_markers import REPLAY_CONTAINER as WORKERS_CONTAINER
-
     from infra.runtime_storage import REPLAY_CONTAINER
 
     runtime = run.one(ACCOUNT, "runtime")
