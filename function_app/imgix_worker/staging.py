@@ -19,9 +19,12 @@ from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 import httpx
 
-from .errors import GenericError, SourceCorrupt, SourceFormatUnsupported, SourceUnsupported, TransientError
+from .errors import GenericError, SourceCorrupt, SourceUnsupported, TransientError
 from .jobs import Job
-from .sniff import HEAD_BYTES, extension_for, mime_type
+from .sniff import HEAD_BYTES, extension_for
+from .source_checks import check_source, declared_type
+from .source_headers import reveal
+from .streamed_copy import stream_copy
 from .transport import Deadline, retry, status_error, translate_errors
 
 if TYPE_CHECKING:
@@ -71,9 +74,9 @@ class Stager:
     def stage(self, job: Job, deadline: Deadline) -> StagedSource:
         """Copy the source into the container and check its type.
 
-        :raises SourceCorrupt: empty or undecodable source.
-        :raises SourceUnsupported: too large for imgix.
-        :raises SourceFormatUnsupported: its bytes are not an allowed type.
+        :raises SourceCorrupt: empty, or its header does not decode as the image it is or is declared to be.
+        :raises SourceUnsupported: too large for imgix (bytes, or pixels its header declares).
+        :raises SourceFormatUnsupported: its bytes are a type the profile does not accept.
         :raises GenericError: the source could not be read.
         """
         name = self.blob_name(job)
@@ -84,16 +87,30 @@ class Stager:
             size = len(data)
             self._check_size(size)
             retry(lambda: blob.upload_blob(data, overwrite=True), deadline=deadline, what="staging the source")
+        elif job.source_headers:
+            # A server-side copy cannot send the caller's headers: the worker streams the source itself.
+            headers = reveal(job.source_headers)
+            size = retry(lambda: self._source_size(url, headers), deadline=deadline, what="reading the source")
+            self._check_size(size)
+            size = retry(
+                lambda: stream_copy(self._http, blob, url, headers, max_bytes=self._max_source_bytes),
+                deadline=deadline,
+                what="copying the source",
+            )
         else:
             size = retry(lambda: self._source_size(url), deadline=deadline, what="reading the source")
             self._check_size(size)
             retry(lambda: self._copy(blob, url, size, deadline), deadline=deadline, what="copying the source")
         head, stored_type = retry(lambda: _read_head(blob), deadline=deadline, what="reading the staged source")
-        kind = mime_type(head)
-        if kind not in self._allowed_types:
-            if kind == "application/octet-stream":
-                raise SourceFormatUnsupported("the source is not a recognised image format")
-            raise SourceFormatUnsupported(f"source type {kind} is not accepted by this profile")
+        kind = check_source(
+            head,
+            size,
+            allowed_types=self._allowed_types,
+            declared=declared_type(job.source_mimetype, job.source_name, url),
+            read_at=lambda offset, length: retry(
+                lambda: _read_range(blob, offset, length), deadline=deadline, what="reading the staged source"
+            ),
+        ).mimetype
         if stored_type != kind:
             # imgix serves Azure sources with the blob's content type: make it match the bytes.
             from azure.storage.blob import ContentSettings
@@ -121,9 +138,9 @@ class Stager:
         if size > self._max_source_bytes:
             raise SourceUnsupported(f"the source is {size} bytes; at most {self._max_source_bytes} can be rendered")
 
-    def _source_size(self, url: str) -> int:
+    def _source_size(self, url: str, headers: dict[str, str] | None = None) -> int:
         with translate_errors("reading the source"):
-            response = self._http.head(url)
+            response = self._http.head(url, headers=headers)
         transient = status_error(response.status_code, "the source", retry_after=response.headers.get("retry-after"))
         if transient is not None:
             raise transient
@@ -162,6 +179,12 @@ def _read_head(blob: object) -> tuple[bytes, str | None]:
     with translate_errors("reading the staged source"):
         download = blob.download_blob(offset=0, length=HEAD_BYTES)  # type: ignore[attr-defined]
         return download.readall(), download.properties.content_settings.content_type
+
+
+def _read_range(blob: object, offset: int, length: int) -> bytes:
+    """`length` bytes of the staged blob from `offset` (a header that lies past the head)."""
+    with translate_errors("reading the staged source"):
+        return blob.download_blob(offset=offset, length=length).readall()  # type: ignore[attr-defined,no-any-return]
 
 
 def _extension(job: Job) -> str:
