@@ -348,6 +348,7 @@ class AssetComputeClient:
         if event.get("type") == CREATED and embedded is not None:
             # embedBinaryLimit: the rendition is in the event's data URI; nothing was uploaded
             output = out_dir / name
+            output.parent.mkdir(parents=True, exist_ok=True)
             output.write_bytes(embedded)
             if isinstance(metadata.get("repo:size"), int) and metadata["repo:size"] != len(embedded):
                 problems.append(f"repo:size {metadata['repo:size']} differs from the {len(embedded)} bytes embedded")
