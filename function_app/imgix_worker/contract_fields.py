@@ -191,6 +191,13 @@ def _apply_cap(params: MutableMapping[str, str], cap_w: int | None, cap_h: int |
         if cap_h is not None:
             params["h"] = str(min(h, cap_h) if h is not None else cap_h)
         return
+    if (w is None or h is None) and fit == "crop" and "ar" in params:
+        across, _, down = params["ar"].partition(":")  # checked as a ratio before
+        ratio = float(across) / float(down)
+        if ratio <= 0:
+            raise RenditionInstructionsError(f"{field} needs an aspect ratio above zero")
+        w, h = (w, round(w / ratio)) if w is not None else (round(h * ratio), h)  # type: ignore[operator]
+        params["w"], params["h"] = str(w), str(h)
     if w is None or h is None:
         raise RenditionInstructionsError(f"{field} with fit={fit} needs both w and h")
     # A fixed box (crop, fill, ...) is shrunk as a whole so that its shape is kept.

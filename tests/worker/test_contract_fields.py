@@ -34,6 +34,11 @@ from imgix_worker.redaction import Secret
         ({"imgix": {"fit": "crop", "w": 300, "h": 200}, "maxWidth": 400}, {"fit": "crop", "w": "300", "h": "200"}),
         # an aspect-ratio crop at the source's size: imgix's own max-w/max-h
         ({"imgix": {"fit": "crop", "ar": "16:9"}, "maxWidth": 640}, {"fit": "crop", "ar": "16:9", "max-w": "640"}),
+        # one side and an aspect ratio make the crop's box
+        (
+            {"imgix": {"fit": "crop", "ar": "16:9", "w": 1600}, "maxHeight": 450},
+            {"fit": "crop", "ar": "16:9", "w": "800", "h": "450"},
+        ),
         # beyond imgix's largest output, imgix's own cap applies
         ({"maxWidth": 100000}, {"w": "8192", "fit": "max"}),
     ],
@@ -51,6 +56,7 @@ def test_max_width_and_height_cap_the_rendition(rendition: dict[str, object], ex
         ({"maxWidth": 100, "w": "0.5"}, "maxWidth cannot be combined with a fractional w"),
         ({"maxWidth": 100, "imgix": {"w": 300, "dpr": 2}}, "maxWidth cannot be combined with dpr"),
         ({"maxHeight": 100, "imgix": {"fit": "crop", "w": 300}}, "maxHeight with fit=crop needs both"),
+        ({"maxHeight": 100, "imgix": {"fit": "crop", "ar": "0:1", "w": 300}}, "aspect ratio above zero"),
     ],
 )
 def test_caps_that_cannot_be_honoured_are_refused(rendition: dict[str, object], message: str) -> None:
