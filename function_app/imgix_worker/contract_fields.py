@@ -242,7 +242,7 @@ def finish_params(rendition: Mapping[str, object], params: MutableMapping[str, s
         _apply_cap(params, cap_w, cap_h)
 
 
-def check_dimension_cap(rendition: Mapping[str, object], width: int | None, height: int | None) -> None:
+def check_dimension_cap(rendition: Mapping[str, object], *, width: int | None, height: int | None) -> None:
     """The rendition imgix made respects `maxWidth`/`maxHeight` (padding, borders or rotation can enlarge it).
 
     :raises RenditionInstructionsError: it does not.

@@ -250,7 +250,7 @@ class Processor:
                 elif not result.mimetype.startswith("image/"):
                     # e.g. an HTML error page served with 200: never deliver it as a rendition
                     raise GenericError("imgix's answer is not an image")
-                check_dimension_cap(rendition, result.width, result.height)
+                check_dimension_cap(rendition, width=result.width, height=result.height)
                 if cancelled.is_set() or reporter.done(index):
                     return
                 if limit is not None and result.size <= limit:

@@ -79,7 +79,7 @@ class _Undecided(Exception):
     """The header lies beyond what may be read cheaply: imgix decides."""
 
 
-def declared_type(mimetype: str | None, name: str | None, url: str) -> str | None:
+def declared_type(mimetype: str | None, *, name: str | None, url: str) -> str | None:
     """The type the caller says the source is: its `mimetype`, else its name's or URL path's extension, else a
     `data:` URI's media type; None when nothing says."""
     if mimetype:

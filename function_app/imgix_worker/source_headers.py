@@ -12,7 +12,7 @@ import re
 from .errors import RequestRejected
 from .redaction import Secret
 
-__all__ = ["MAX_SOURCE_HEADERS", "SourceHeaders", "decode_source_headers", "parse_source_headers"]
+__all__ = ["MAX_SOURCE_HEADERS", "SourceHeaders", "decode_source_headers", "parse_source_headers", "reveal"]
 
 MAX_SOURCE_HEADERS = 32
 _MAX_VALUE_CHARS = 8192

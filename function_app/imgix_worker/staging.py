@@ -93,7 +93,7 @@ class Stager:
             size = retry(lambda: self._source_size(url, headers), deadline=deadline, what="reading the source")
             self._check_size(size)
             size = retry(
-                lambda: stream_copy(self._http, blob, url, headers, max_bytes=self._max_source_bytes),
+                lambda: stream_copy(self._http, blob, url=url, headers=headers, max_bytes=self._max_source_bytes),
                 deadline=deadline,
                 what="copying the source",
             )
@@ -106,7 +106,7 @@ class Stager:
             head,
             size,
             allowed_types=self._allowed_types,
-            declared=declared_type(job.source_mimetype, job.source_name, url),
+            declared=declared_type(job.source_mimetype, name=job.source_name, url=url),
             read_at=lambda offset, length: retry(
                 lambda: _read_range(blob, offset, length), deadline=deadline, what="reading the staged source"
             ),

@@ -29,7 +29,7 @@ def _block_id(index: int) -> str:
     return base64.b64encode(f"{index:08d}".encode()).decode()  # ids of one blob must have equal lengths
 
 
-def stream_copy(http: httpx.Client, blob: BlobClient, url: str, headers: dict[str, str], *, max_bytes: int) -> int:
+def stream_copy(http: httpx.Client, blob: BlobClient, *, url: str, headers: dict[str, str], max_bytes: int) -> int:
     """GET `url` with `headers` and write the body to `blob` block by block; return the bytes written.
 
     :raises TransientError: 429/5xx or a network failure (the caller retries the whole copy).

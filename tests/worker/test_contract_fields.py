@@ -65,9 +65,9 @@ def test_caps_that_cannot_be_honoured_are_refused(rendition: dict[str, object], 
 
 
 def test_a_rendition_enlarged_past_the_cap_is_refused_after_rendering() -> None:
-    check_dimension_cap({"maxWidth": 100}, 100, 5000)
+    check_dimension_cap({"maxWidth": 100}, width=100, height=5000)
     with pytest.raises(RenditionInstructionsError, match="over maxWidth"):
-        check_dimension_cap({"maxWidth": 100}, 120, 60)  # e.g. pad=10 around a 100-pixel image
+        check_dimension_cap({"maxWidth": 100}, width=120, height=60)  # e.g. pad=10 around a 100-pixel image
 
 
 @pytest.mark.parametrize(

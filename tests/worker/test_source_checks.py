@@ -153,4 +153,4 @@ def test_an_ancillary_chunk_with_a_bad_checksum_is_tolerated_as_decoders_do() ->
     ],
 )
 def test_declared_type(mimetype: str | None, name: str | None, url: str, expected: str | None) -> None:
-    assert declared_type(mimetype, name, url) == expected
+    assert declared_type(mimetype, name=name, url=url) == expected
