@@ -1,9 +1,10 @@
 """Step 1, stage: copy the job's source into the imgix source container, server-side, and check what it is.
 
 The source never passes through the worker: Azure copies it (Copy Blob From URL, synchronous up to 256 MiB;
-asynchronous Copy Blob above, polled to completion). Only `data:` sources, which have no URL to copy from, are
-written by the worker. The staged name is deterministic under the job id, so a retried message overwrites.
-After the copy, the first bytes are read back to sniff the MIME type against the allowed list.
+asynchronous Copy Blob above, polled to completion). Only `data:` sources, which have no URL to copy from, and
+sources with `source.headers`, which a server-side copy cannot send, are written by the worker (the latter streamed
+block by block, `streamed_copy.py`). The staged name is deterministic under the job id, so a retried message
+overwrites. After the copy, the first bytes are read back and judged (`source_checks.py`): type, header, pixels.
 """
 
 from __future__ import annotations
