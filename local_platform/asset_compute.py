@@ -12,6 +12,7 @@ CLI: `python -m local_platform.asset_compute process <file-or-folder> --profile 
 
 from __future__ import annotations
 
+import base64
 import json
 import mimetypes
 import ssl
@@ -343,7 +344,15 @@ class AssetComputeClient:
         problems = ["the event carries a credential (SAS signature or token)"] if _carries_secret(event) else []
         output = None
         metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
-        if event.get("type") == CREATED:
+        embedded = _embedded(event)
+        if event.get("type") == CREATED and embedded is not None:
+            # embedBinaryLimit: the rendition is in the event's data URI; nothing was uploaded
+            output = out_dir / name
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_bytes(embedded)
+            if isinstance(metadata.get("repo:size"), int) and metadata["repo:size"] != len(embedded):
+                problems.append(f"repo:size {metadata['repo:size']} differs from the {len(embedded)} bytes embedded")
+        elif event.get("type") == CREATED:
             if (
                 kind == "multipart"
                 and self._storage.commit_blocks(blob_name, content_type=metadata.get("dc:format")) == 0
@@ -369,6 +378,14 @@ class AssetComputeClient:
             problem="; ".join(problems) or None,
             event=event,
         )
+
+
+def _embedded(event: Mapping[str, Any]) -> bytes | None:
+    """The bytes of a rendition embedded in its event (`data: data:<type>;base64,...`), as AEM reads them."""
+    data = event.get("data")
+    if not isinstance(data, str) or not data.startswith("data:") or ";base64," not in data:
+        return None
+    return base64.b64decode(data.partition(";base64,")[2])
 
 
 def _match(event: Mapping[str, Any], pending: Mapping[int, Mapping[str, object]]) -> int | None:

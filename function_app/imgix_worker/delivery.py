@@ -52,7 +52,8 @@ def plan_parts(size: int, target: object) -> list[Part]:
     part_size = max(math.ceil(size / len(urls)), min_part)
     if part_size > max_part:
         raise RenditionTooLarge(
-            f"rendition size of {size} bytes is too large for {len(urls)} parts of at most {max_part} bytes"
+            f"rendition size of {size} bytes is too large for {len(urls)} parts of at most {max_part} bytes",
+            size=size,
         )
     part_size = min(max(PREFERRED_PART_SIZE, part_size), max_part)
     count = max(1, math.ceil(size / part_size))
@@ -86,7 +87,9 @@ def _put(http: httpx.Client, part: Part, rendition: Rendition, timeout: float) -
     if 200 <= status < 300:
         return
     if status == 413:
-        raise RenditionTooLarge(f"rendition size of {rendition.size} bytes is too large for the target")
+        raise RenditionTooLarge(
+            f"rendition size of {rendition.size} bytes is too large for the target", size=rendition.size
+        )
     transient = status_error(status, "the target", retry_after=response.headers.get("retry-after"))
     if transient is not None:
         raise transient

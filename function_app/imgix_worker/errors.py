@@ -66,7 +66,14 @@ class SourceCorrupt(RenditionError):
 
 
 class RenditionTooLarge(RenditionError):
+    """`size`, when known, is the rendition's size in bytes: its event carries it as `repo:size` so that a client can
+    retry with more (or larger) parts."""
+
     reason = "RenditionTooLarge"
+
+    def __init__(self, message: str, *, size: int | None = None) -> None:
+        super().__init__(message)
+        self.size = size
 
 
 class RenditionInstructionsError(RenditionError):

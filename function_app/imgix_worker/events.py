@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from .errors import RenditionError
+from .errors import RenditionError, RenditionTooLarge
 from .jobs import Job
 from .logs import log
 from .redaction import redact, strip_query
@@ -48,18 +48,27 @@ def _base(job: Job, kind: str, rendition: dict[str, object]) -> dict[str, object
     return event
 
 
-def created_event(job: Job, rendition: dict[str, object], metadata: dict[str, object]) -> dict[str, object]:
-    """The `rendition_created` payload."""
-    return {**_base(job, "rendition_created", rendition), "metadata": metadata}
+def created_event(
+    job: Job, rendition: dict[str, object], metadata: dict[str, object], *, data: str | None = None
+) -> dict[str, object]:
+    """The `rendition_created` payload; `data` is the rendition as a data URI when it is embedded, not uploaded."""
+    event = {**_base(job, "rendition_created", rendition), "metadata": metadata}
+    if data is not None:
+        event["data"] = data
+    return event
 
 
 def failed_event(job: Job, rendition: dict[str, object], error: RenditionError) -> dict[str, object]:
-    """The `rendition_failed` payload; the message is redacted."""
-    return {
+    """The `rendition_failed` payload; the message is redacted. A `RenditionTooLarge` of known size carries
+    `repo:size` (as Adobe's API documents), so that the client can retry with more parts."""
+    event = {
         **_base(job, "rendition_failed", rendition),
         "errorReason": error.reason,
         "errorMessage": redact(error.message),
     }
+    if isinstance(error, RenditionTooLarge) and error.size is not None:
+        event["metadata"] = {"repo:size": error.size}
+    return event
 
 
 class EventSender:

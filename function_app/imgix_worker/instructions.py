@@ -3,7 +3,8 @@
 Sources of parameters, lowest precedence first (DESIGN.md section 3):
 4. a recipe (`recipes.py`), named by the rendition's `recipe` field or the endpoint path `/api/worker/{recipe}`;
 3. the standard Asset Compute fields: `fmt` -> `fm`, `width`/`height` -> `w`/`h` within the box without upscaling
-   (`fit=max`), `quality` -> `q`, `crop {x, y, w, h}` -> `rect`, `interlace` on JPEG -> `pjpg`, `dpi`;
+   (`fit=max`), `quality` -> `q`, `crop {x, y, w, h}` -> `rect`; `dpi`, `watermark` and the fields imgix cannot
+   honour in `contract_fields.py`, which also applies `interlace` and `maxWidth`/`maxHeight` to the merged result;
 2. any rendition field named like an imgix parameter (one AEM service parameter each); a `…64` parameter
    (`txt64`, `mark64`, ...) takes the plain value, which the URL builder base64-encodes once;
 1. `imgix`: a JSON object, or a JSON string of one (AEM sends strings).
@@ -19,6 +20,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 
+from .contract_fields import finish_params, standard_params
 from .errors import RenditionFormatUnsupported, RenditionInstructionsError
 from .imgix_params import ALIASES, NO_BASE64, PARAMETERS
 from .recipes import apply_recipe
@@ -36,7 +38,7 @@ _FMT_ALIASES = {"jpeg": "jpg", "pjpeg": "pjpg"}
 _CONTRACT_FIELDS = frozenset(
     {"name", "fmt", "worker", "target", "url", "userData", "width", "height", "quality", "crop", "interlace",
      "dpi", "convertToDpi", "jpegSize", "embedBinaryLimit", "watermark", "recipe", "imgix", "pipeline",
-     "postProcess", "files", "duplicate", "xmp"}
+     "postProcess", "files", "duplicate", "xmp", "maxWidth", "maxHeight", "compressionLevel", "pdfbgcolor"}
 )  # fmt: skip
 _FORBIDDEN = frozenset({"s", "ixlib", "expires"})  # the signature and library marker are ours to set
 _MAX_VALUE_LENGTH = 4096
@@ -247,10 +249,7 @@ def _standard_fields(rendition: Mapping[str, object]) -> dict[str, str]:
             raise RenditionInstructionsError("crop must be an object {x, y, w, h}")
         values = [_text(f"crop.{k}", crop[k]) for k in ("x", "y", "w", "h")]
         params["rect"] = ",".join(str(int(_number("crop", v))) for v in values)
-    if rendition.get("interlace") in (True, "true") and params.get("fm") == "jpg":
-        params["fm"] = "pjpg"
-    if rendition.get("dpi") is not None and not isinstance(rendition["dpi"], dict):
-        params["dpi"] = _text("dpi", rendition["dpi"])
+    params.update(standard_params(rendition))  # dpi, watermark; refuses what imgix cannot honour
     return params
 
 
@@ -280,6 +279,9 @@ def imgix_params(rendition: Mapping[str, object], *, recipe: str | None = None) 
             if canonical is None:
                 raise RenditionInstructionsError(f"{key[:40]!r} is not an imgix parameter")
             params[canonical] = _text(f"imgix.{key}", value)
+    for key, value in params.items():
+        _check(key, value)
+    finish_params(rendition, params)  # interlace and maxWidth/maxHeight, on the final (checked) format and box
     for key, value in params.items():
         _check(key, value)
     return params

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from .errors import RequestRejected
 from .redaction import Secret
+from .source_headers import SourceHeaders, decode_source_headers, parse_source_headers
 from .url_policy import UrlRejected, check_url
 
 __all__ = ["MAX_MESSAGE_CHARS", "Job", "decode_message", "encode_message", "parse_job"]
@@ -41,6 +42,7 @@ class Job:
     recipe: str | None = None
     activation_ids: list[str] = field(default_factory=list)
     received_at: float = 0.0
+    source_headers: SourceHeaders = ()  # `source.headers`, values secret
 
 
 def _bad(field_name: str, problem: str) -> RequestRejected:
@@ -95,7 +97,9 @@ def parse_job(
         raise RequestRejected(400, "the body must be a JSON object")
     source = payload.get("source")
     name = mimetype = None
+    headers: SourceHeaders = ()
     if isinstance(source, dict):
+        headers = parse_source_headers(source.get("headers"))
         name = source.get("name")
         mimetype = source.get("mimetype") or source.get("mimeType") or source.get("type")
         if name is not None and not isinstance(name, str):
@@ -144,6 +148,7 @@ def parse_job(
         recipe=recipe,
         activation_ids=list(activation_ids or []),
         received_at=received_at,
+        source_headers=headers,
     )
 
 
@@ -168,6 +173,7 @@ def encode_message(job: Job) -> str:
             "recipe": job.recipe,
             "activationIds": job.activation_ids,
             "receivedAt": job.received_at,
+            **({"sourceHeaders": {k: v.reveal() for k, v in job.source_headers}} if job.source_headers else {}),
         },
         separators=(",", ":"),
     )
@@ -204,4 +210,5 @@ def decode_message(message: str | bytes) -> Job:
         recipe=data.get("recipe"),
         activation_ids=list(data.get("activationIds") or []),
         received_at=float(data.get("receivedAt") or 0.0),
+        source_headers=decode_source_headers(data.get("sourceHeaders")),
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from .contract_fields import check_dimension_cap, data_uri, embed_limit, non_image_type
 from .delivery import deliver
 from .errors import GenericError, RenditionError, WorkerError
 from .events import EventSender, created_event, failed_event
@@ -31,8 +32,6 @@ from .transport import Deadline, retry
 
 __all__ = ["JobOutcome", "Processor"]
 
-# imgix outputs that are not images: metadata, hashes and video.
-NON_IMAGE_OUTPUTS = frozenset({"json", "blurhash", "mp4", "webm"})
 # Reserve at the end of the deadline for sending the remaining failure events.
 REPORT_RESERVE_SECONDS = 5.0
 
@@ -94,9 +93,9 @@ class _Reporter:
             self._outcome.results[index] = (kind, reason)
             return True
 
-    def created(self, index: int, metadata: dict[str, object]) -> None:
+    def created(self, index: int, metadata: dict[str, object], *, data: str | None = None) -> None:
         if self.claim(index, "rendition_created", None):
-            self._send(index, created_event(self._job, self._job.renditions[index], metadata))
+            self._send(index, created_event(self._job, self._job.renditions[index], metadata, data=data))
 
     def failed(self, index: int, error: RenditionError) -> None:
         if self.claim(index, "rendition_failed", error.reason):
@@ -235,6 +234,7 @@ class Processor:
         try:
             params = imgix_params(rendition, recipe=job.recipe)
             self._policy.check(params)
+            limit = embed_limit(rendition)
             url = self._urls.signed_url(staged.blob_name, params)
             result = retry(
                 lambda: fetch_rendition(
@@ -248,10 +248,20 @@ class Processor:
                 context=context,
             )
             try:
-                if params.get("fm") not in NON_IMAGE_OUTPUTS and not result.mimetype.startswith("image/"):
+                expected = non_image_type(params)  # metadata, palettes, hashes, video: typed by what was asked
+                if expected is not None:
+                    result.mimetype = expected
+                elif not result.mimetype.startswith("image/"):
                     # e.g. an HTML error page served with 200: never deliver it as a rendition
                     raise GenericError("imgix's answer is not an image")
+                check_dimension_cap(rendition, width=result.width, height=result.height)
                 if cancelled.is_set() or reporter.done(index):
+                    return
+                if limit is not None and result.size <= limit:
+                    # embedBinaryLimit: the rendition travels in the event and is not uploaded (as Adobe's SDK)
+                    embedded = data_uri(result.mimetype, result.file.read(limit))
+                    log("rendition embedded", size=result.size, format=result.mimetype, **context)
+                    reporter.created(index, result.metadata(), data=embedded)
                     return
                 parts = deliver(
                     self._http,

@@ -77,7 +77,9 @@ def fetch_rendition(http: httpx.Client, url: Secret, *, max_bytes: int, timeout:
             _check_status(response)
             declared = response.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                raise RenditionTooLarge(f"the rendition is {declared} bytes; at most {max_bytes} are accepted")
+                raise RenditionTooLarge(
+                    f"the rendition is {declared} bytes; at most {max_bytes} are accepted", size=int(declared)
+                )
             sha1 = hashlib.sha1()
             head = bytearray()
             size = 0

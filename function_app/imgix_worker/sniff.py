@@ -37,7 +37,7 @@ def mime_type(head: bytes) -> str:
         return "image/gif"
     if head.startswith(b"BM") and len(head) >= 26:
         return "image/bmp"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):  # classic TIFF and BigTIFF
         return "image/tiff"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"

@@ -1,11 +1,12 @@
 """Step 1, stage: copy the job's source into the imgix source container, server-side, and check what it is.
 
 The source never passes through the worker: Azure copies it (Copy Blob From URL, synchronous up to 256 MiB;
-asynchronous Copy Blob above, polled to completion). Only `data:` sources, which have no URL to copy from, are
-written by the worker. The staged name is deterministic under the job id, so a retried message overwrites.
-After the copy, the first bytes are read back to sniff the MIME type against the allowed list, and the staged
-blob's own size is checked against `MAX_SOURCE_BYTES` again: the source's HEAD is only a first estimate (a source
-can grow between HEAD and copy). An asynchronous copy still pending at the deadline is aborted.
+asynchronous Copy Blob above, polled to completion). Only `data:` sources, which have no URL to copy from, and
+sources with `source.headers`, which a server-side copy cannot send, are written by the worker (the latter streamed
+block by block, `streamed_copy.py`). The staged name is deterministic under the job id, so a retried message
+overwrites. After the copy, the first bytes are read back and judged (`source_checks.py`): type, header, pixels; and
+the staged blob's own size is checked against `MAX_SOURCE_BYTES` again: the source's HEAD is only a first estimate
+(a source can grow between HEAD and copy). An asynchronous copy still pending at the deadline is aborted.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 import httpx
 
-from .errors import GenericError, SourceCorrupt, SourceFormatUnsupported, SourceUnsupported, TransientError
+from .errors import GenericError, SourceCorrupt, SourceUnsupported, TransientError
 from .jobs import Job
 from .logs import log
-from .sniff import HEAD_BYTES, extension_for, mime_type
+from .sniff import HEAD_BYTES, extension_for
+from .source_checks import check_source, declared_type
+from .source_headers import reveal
+from .streamed_copy import stream_copy
 from .transport import Deadline, retry, status_error, translate_errors
 
 if TYPE_CHECKING:
@@ -75,9 +79,9 @@ class Stager:
     def stage(self, job: Job, deadline: Deadline) -> StagedSource:
         """Copy the source into the container and check its type.
 
-        :raises SourceCorrupt: empty or undecodable source.
-        :raises SourceUnsupported: too large for imgix.
-        :raises SourceFormatUnsupported: its bytes are not an allowed type.
+        :raises SourceCorrupt: empty, or its header does not decode as the image it is or is declared to be.
+        :raises SourceUnsupported: too large for imgix (bytes, or pixels its header declares).
+        :raises SourceFormatUnsupported: its bytes are a type the profile does not accept.
         :raises GenericError: the source could not be read.
         """
         name = self.blob_name(job)
@@ -88,17 +92,31 @@ class Stager:
             size = len(data)
             self._check_size(size)
             retry(lambda: blob.upload_blob(data, overwrite=True), deadline=deadline, what="staging the source")
+        elif job.source_headers:
+            # A server-side copy cannot send the caller's headers: the worker streams the source itself.
+            headers = reveal(job.source_headers)
+            size = retry(lambda: self._source_size(url, headers), deadline=deadline, what="reading the source")
+            self._check_size(size)
+            size = retry(
+                lambda: stream_copy(self._http, blob, url=url, headers=headers, max_bytes=self._max_source_bytes),
+                deadline=deadline,
+                what="copying the source",
+            )
         else:
             size = retry(lambda: self._source_size(url), deadline=deadline, what="reading the source")
             self._check_size(size)
             retry(lambda: self._copy(blob, url, size, deadline), deadline=deadline, what="copying the source")
         head, stored_type, size = retry(lambda: _read_head(blob), deadline=deadline, what="reading the staged source")
         self._check_size(size)  # what was copied, not what the source's HEAD promised
-        kind = mime_type(head)
-        if kind not in self._allowed_types:
-            if kind == "application/octet-stream":
-                raise SourceFormatUnsupported("the source is not a recognised image format")
-            raise SourceFormatUnsupported(f"source type {kind} is not accepted by this profile")
+        kind = check_source(
+            head,
+            size,
+            allowed_types=self._allowed_types,
+            declared=declared_type(job.source_mimetype, name=job.source_name, url=url),
+            read_at=lambda offset, length: retry(
+                lambda: _read_range(blob, offset, length), deadline=deadline, what="reading the staged source"
+            ),
+        ).mimetype
         if stored_type != kind:
             # imgix serves Azure sources with the blob's content type: make it match the bytes.
             from azure.storage.blob import ContentSettings
@@ -126,9 +144,9 @@ class Stager:
         if size > self._max_source_bytes:
             raise SourceUnsupported(f"the source is {size} bytes; at most {self._max_source_bytes} can be rendered")
 
-    def _source_size(self, url: str) -> int:
+    def _source_size(self, url: str, headers: dict[str, str] | None = None) -> int:
         with translate_errors("reading the source"):
-            response = self._http.head(url)
+            response = self._http.head(url, headers=headers)
         transient = status_error(response.status_code, "the source", retry_after=response.headers.get("retry-after"))
         if transient is not None:
             raise transient
@@ -184,6 +202,12 @@ def _abort_copy(blob: object, copy_id: str | None) -> None:
         blob.abort_copy(copy_id)  # type: ignore[attr-defined]
     except AzureError as exc:  # e.g. 409 NoPendingCopyOperation: it finished meanwhile; the blob is deleted anyway
         log("copy not aborted", level=logging.WARNING, error=type(exc).__name__)
+
+
+def _read_range(blob: object, offset: int, length: int) -> bytes:
+    """`length` bytes of the staged blob from `offset` (a header that lies past the head)."""
+    with translate_errors("reading the staged source"):
+        return blob.download_blob(offset=offset, length=length).readall()  # type: ignore[attr-defined,no-any-return]
 
 
 def _extension(job: Job) -> str:

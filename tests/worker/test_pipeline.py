@@ -88,7 +88,7 @@ def test_each_error_reason(runner: JobRunner, worker_env: dict[str, str], imgix_
     small_sources = Worker.from_env({**worker_env, "MAX_SOURCE_BYTES": "100"})
     cases = {
         "SourceCorrupt": runner.run(b"", [{"name": "x.png", "fmt": "png"}]),
-        "SourceFormatUnsupported": runner.run(b"just some text, not an image", [{"name": "x.png", "fmt": "png"}]),
+        "SourceFormatUnsupported": runner.run(b"%PDF-1.4\n%%EOF\n", [{"name": "x.png", "fmt": "png"}]),
         "RenditionFormatUnsupported": runner.run(image_bytes(), [{"name": "x.tif", "fmt": "tif"}]),
         "RenditionInstructionsError": runner.run(image_bytes(), [{"name": "x.png", "w": "-5"}]),
         "RenditionTooLarge": runner.run(

@@ -105,10 +105,13 @@ CASES: dict[str, Case] = {
     "truncated-jpeg": one("SourceCorrupt", source=lambda: files.truncated(image_bytes(size=(640, 480)))),
     "jpeg-signature-only": one("SourceCorrupt", source=b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"),
     "truncated-png": one("SourceCorrupt", source=lambda: files.truncated(image_bytes("PNG", (640, 480)))),
-    "text-named-jpg": one("SourceFormatUnsupported", source=b"hello, I am not a picture\n" * 20),
-    "html-named-png": one("SourceFormatUnsupported", source=b"<!doctype html><html><body>404</body></html>"),
-    "png-declaring-50000x50000": one("SourceFormatUnsupported", source=files.huge_declared_png),
-    "png-declaring-12000x12000": one("SourceFormatUnsupported", source=lambda: files.huge_declared_png(12000, 12000)),
+    # bytes that do not decode as the image they are named: SourceCorrupt, as Adobe's SDK reports them
+    "text-named-jpg": one("SourceCorrupt", source=b"hello, I am not a picture\n" * 20),
+    "html-named-png": one("SourceCorrupt", source=b"<!doctype html><html><body>404</body></html>"),
+    "text-named-txt": one("SourceFormatUnsupported", source=b"plain text", edit=named_source("notes.txt")),
+    # a supported format declaring more pixels than imgix renders: SourceUnsupported, from the header
+    "png-declaring-50000x50000": one("SourceUnsupported", source=files.huge_declared_png),
+    "png-declaring-12000x12000": one("SourceUnsupported", source=lambda: files.huge_declared_png(12000, 12000)),
     "cmyk-jpeg": one(CREATED, {"fmt": "jpg", "width": 40}, source=files.cmyk_jpeg, check=size_is(40, 30)),
     "16-bit-grey-png": one(CREATED, source=files.gray16_png, check=size_is(60, 45)),
     "48-bit-rgb-png": one(CREATED, source=files.rgb48_png, check=size_is(60, 45)),
@@ -164,7 +167,7 @@ CASES: dict[str, Case] = {
     "data-uri-without-comma": one("SourceCorrupt", edit=raw_source("data:image/png;base64")),
     "data-uri-bad-padding": one("SourceCorrupt", edit=raw_source("data:image/png;base64,abc")),
     "data-uri-empty": one("SourceCorrupt", edit=raw_source("data:,")),
-    "data-uri-not-an-image": one("SourceFormatUnsupported", edit=raw_source("data:image/png;base64,AAAA")),
+    "data-uri-not-an-image": one("SourceCorrupt", edit=raw_source("data:image/png;base64,AAAA")),
     "data-uri-percent-encoded-text": one(
         "SourceFormatUnsupported", edit=raw_source("data:,%3Cscript%3E1%3C/script%3E")
     ),
