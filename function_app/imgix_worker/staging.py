@@ -6,7 +6,8 @@ sources with `source.headers`, which a server-side copy cannot send, are written
 block by block, `streamed_copy.py`). The staged name is deterministic under the job id, so a retried message
 overwrites. After the copy, the first bytes are read back and judged (`source_checks.py`): type, header, pixels; and
 the staged blob's own size is checked against `MAX_SOURCE_BYTES` again: the source's HEAD is only a first estimate
-(a source can grow between HEAD and copy). An asynchronous copy still pending at the deadline is aborted.
+(a source can grow between HEAD and copy). A failed status poll is retried as a poll (never by starting another
+copy); an asynchronous copy that cannot be confirmed finished by the deadline is aborted.
 """
 
 from __future__ import annotations
@@ -158,25 +159,47 @@ class Stager:
             raise GenericError("the source did not say its size") from None
 
     def _copy(self, blob: object, url: str, size: int, deadline: Deadline) -> None:
+        """Start the copy, then wait for it; the caller's `retry` runs this again when the start fails transiently.
+
+        :raises TransientError: the copy ended as failed or aborted (worth starting again).
+        :raises GenericError: the source could not be copied, or the copy could not be confirmed (then aborted).
+        """
         from azure.core.exceptions import HttpResponseError
 
         try:
             if size <= self._sync_copy_max_bytes:
                 blob.start_copy_from_url(url, requires_sync=True)  # type: ignore[attr-defined]
                 return
-            blob.start_copy_from_url(url)  # type: ignore[attr-defined]
+            started = blob.start_copy_from_url(url)  # type: ignore[attr-defined]
         except HttpResponseError as exc:
             if exc.status_code in (400, 403, 404, 409, 412):
                 raise GenericError(f"the source could not be copied: HTTP {exc.status_code}") from exc
             raise
+        self._await_copy(blob, str(started.get("copy_id") or ""), deadline=deadline)
+
+    def _await_copy(self, blob: object, copy_id: str, *, deadline: Deadline) -> None:
+        """Poll an asynchronous copy until it ends; abort it when that cannot be confirmed within the deadline.
+
+        Each poll is retried on its own: retrying the whole `_copy` would start a second copy on a blob whose
+        copy is still pending, which Azure refuses (409 PendingCopyOperation), leaving the first one running.
+        """
         while True:
-            copy = blob.get_blob_properties().copy  # type: ignore[attr-defined]
+            try:
+                copy = retry(
+                    lambda: blob.get_blob_properties().copy,  # type: ignore[attr-defined]
+                    deadline=deadline,
+                    what="checking the copy of the source",
+                )
+            except Exception:
+                _abort_copy(blob, copy_id)
+                raise
+            copy_id = copy_id or copy.id or ""
             if copy.status == "success":
                 return
             if copy.status in ("failed", "aborted"):
                 raise TransientError(f"the copy of the source ended as {copy.status}")
             if deadline.remaining() < self._copy_poll_seconds:
-                _abort_copy(blob, copy.id)
+                _abort_copy(blob, copy_id)
                 raise GenericError("the copy of the source did not finish before the deadline")
             time.sleep(self._copy_poll_seconds)  # Azure copies on its side; we poll its status
 
