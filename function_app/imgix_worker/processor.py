@@ -24,6 +24,7 @@ from .instructions import imgix_params
 from .jobs import Job
 from .ledger import EventLedger
 from .logs import log
+from .metadata_rendition import is_metadata_rendition, render_metadata
 from .rendering import fetch_rendition
 from .staging import StagedSource, Stager
 from .transport import Deadline, retry
@@ -230,21 +231,38 @@ class Processor:
             "rendition": rendition.get("name", index),
         }
         try:
-            params = imgix_params(rendition, recipe=job.recipe)
-            url = self._urls.signed_url(staged.blob_name, params)
-            result = retry(
-                lambda: fetch_rendition(
+            metadata = is_metadata_rendition(rendition, recipe=job.recipe)
+            if metadata:  # XMP built from imgix's JSON answers (metadata_rendition.py), not an image
+                params: dict[str, str] = {}
+                result = render_metadata(
                     self._http,
-                    url,
-                    max_bytes=self._max_rendition_bytes,
-                    timeout=min(self._http_timeout, max(1.0, deadline.remaining())),
-                ),
-                deadline=deadline,
-                what="imgix",
-                context=context,
-            )
+                    self._urls,
+                    staged.blob_name,
+                    rendition,
+                    deadline=deadline,
+                    timeout=self._http_timeout,
+                    context=context,
+                )
+            else:
+                params = imgix_params(rendition, recipe=job.recipe)
+                url = self._urls.signed_url(staged.blob_name, params)
+                result = retry(
+                    lambda: fetch_rendition(
+                        self._http,
+                        url,
+                        max_bytes=self._max_rendition_bytes,
+                        timeout=min(self._http_timeout, max(1.0, deadline.remaining())),
+                    ),
+                    deadline=deadline,
+                    what="imgix",
+                    context=context,
+                )
             try:
-                if params.get("fm") not in NON_IMAGE_OUTPUTS and not result.mimetype.startswith("image/"):
+                if (
+                    not metadata
+                    and params.get("fm") not in NON_IMAGE_OUTPUTS
+                    and not result.mimetype.startswith("image/")
+                ):
                     # e.g. an HTML error page served with 200: never deliver it as a rendition
                     raise GenericError("imgix's answer is not an image")
                 if cancelled.is_set() or reporter.done(index):
