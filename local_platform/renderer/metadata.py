@@ -172,23 +172,30 @@ def describe_source(data: bytes, image: Image.Image, params: Params, *, content_
 
 
 def _opaque_pixels(image: Image.Image) -> list[tuple[int, int, int]]:
-    small = image.copy()
-    small.thumbnail((PALETTE_SIDE, PALETTE_SIDE))
+    """The image's pixels, at most `PALETTE_SIDE` on a side (nearest neighbour: no blended colours invented)."""
+    scale = min(1.0, PALETTE_SIDE / max(image.size))
+    small = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.NEAREST)
     if small.mode == "RGBA":
-        return [(r, g, b) for r, g, b, a in small.getdata() if a >= 128]
-    return list(small.convert("RGB").getdata())
+        data = small.tobytes()
+        return [(data[i], data[i + 1], data[i + 2]) for i in range(0, len(data), 4) if data[i + 3] >= 128]
+    data = small.convert("RGB").tobytes()
+    return list(zip(data[0::3], data[1::3], data[2::3], strict=True))
 
 
 def _quantised(pixels: list[tuple[int, int, int]], count: int) -> list[tuple[tuple[int, int, int], int]]:
-    """Up to `count` colours standing for `pixels`, with their pixel counts, most frequent first."""
+    """Up to `count` colours standing for `pixels`, with their pixel counts, most frequent first: the colours
+    themselves when there are no more than `count`, else median-cut clusters."""
     if not pixels or count <= 0:
         return []
-    strip = Image.new("RGB", (len(pixels), 1))
-    strip.putdata(pixels)
-    quantised = strip.quantize(colors=count, method=Image.Quantize.MEDIANCUT)
-    palette = quantised.getpalette() or []
-    counts = quantised.getcolors(maxcolors=256) or []
-    swatches = [((palette[3 * i], palette[3 * i + 1], palette[3 * i + 2]), n) for n, i in counts]
+    strip = Image.frombytes("RGB", (len(pixels), 1), bytes(c for pixel in pixels for c in pixel))
+    exact = strip.getcolors(maxcolors=count)
+    if exact is not None:
+        swatches = [(rgb, n) for n, rgb in exact]
+    else:
+        quantised = strip.quantize(colors=count, method=Image.Quantize.MEDIANCUT)
+        palette = quantised.getpalette() or []
+        counts = quantised.getcolors(maxcolors=256) or []
+        swatches = [((palette[3 * i], palette[3 * i + 1], palette[3 * i + 2]), n) for n, i in counts]
     return sorted(swatches, key=lambda swatch: (-swatch[1], swatch[0]))
 
 
