@@ -70,6 +70,11 @@ def _notes(spec: RenditionSpec) -> list[str]:
         return []
 
 
+def _size(meta: dict[str, object]) -> str:
+    """`WxH` from the event, empty for renditions that are not images (XMP, JSON)."""
+    return f"{meta['tiff:imageWidth']}x{meta['tiff:imageHeight']}" if "tiff:imageWidth" in meta else ""
+
+
 def _contact_sheet(rows: list[Row], source: Path, out_dir: Path, chain: str) -> str:
     cards = [
         f'<figure class="card source"><img src="{html.escape(source.name)}" alt="source">'
@@ -78,7 +83,7 @@ def _contact_sheet(rows: list[Row], source: Path, out_dir: Path, chain: str) -> 
     for row in rows:
         r = row.result
         meta = r.metadata or {}
-        size = f"{meta.get('tiff:imageWidth', '?')}x{meta.get('tiff:imageHeight', '?')}" if meta else ""
+        size = _size(meta)
         image = (
             f'<img src="{html.escape(str(r.output.relative_to(out_dir)))}" alt="{html.escape(r.name)}">'
             if r.output and r.event_type == "rendition_created"
@@ -120,7 +125,7 @@ def _table(rows: list[Row]) -> str:
     lines = [f"{'profile':<24} {'rendition':<28} {'event':<18} {'size':<11} {'format':<11} {'s':>6}"]
     for row in rows:
         r, meta = row.result, row.result.metadata or {}
-        size = f"{meta.get('tiff:imageWidth', '')}x{meta.get('tiff:imageHeight', '')}" if meta else ""
+        size = _size(meta)
         event = r.event_type if not r.error_reason else f"failed:{r.error_reason}"
         lines.append(
             f"{row.profile[:24]:<24} {r.name[:28]:<28} {event[:18]:<18} {size:<11} "
