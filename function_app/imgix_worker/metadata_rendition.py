@@ -105,17 +105,19 @@ class MetadataRequest:
 
 
 def _flag(name: str, value: object) -> bool:
-    text = str(value).strip().lower() if isinstance(value, str | int) and not isinstance(value, bool) else value
-    if text is True or text in _TRUE:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, str | int) else None
+    if text in _TRUE:
         return True
-    if text is False or text in _FALSE:
+    if text in _FALSE:
         return False
     raise RenditionInstructionsError(f"{name} must be 1/true or 0/false")
 
 
 def _colors(value: object) -> int:
     text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
-    if not text.isdigit() or not 1 <= int(text) <= 16:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 16:
         raise RenditionInstructionsError("colors must be a whole number from 1 to 16")
     return int(text)
 
@@ -130,7 +132,8 @@ def metadata_request(rendition: Mapping[str, object]) -> MetadataRequest:
         if rendition.get(field) is not None:
             raise RenditionInstructionsError(f"{field} does not apply to a metadata rendition (fmt xml)")
     for key in rendition:
-        canonical = ALIASES.get(key, key)
+        base = key[:-2] if key.endswith("64") else key  # `txt64` and the like: imgix's base64 variants
+        canonical = ALIASES.get(base, base)
         if canonical in PARAMETERS and canonical not in _SERVICE_PARAMETERS:
             raise RenditionInstructionsError(
                 f"{key[:40]} does not apply to a metadata rendition; it takes faces and colors"

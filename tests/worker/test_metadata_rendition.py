@@ -160,8 +160,11 @@ def test_metadata_requests_and_refusals() -> None:
     assert request.info_params == {"fm": "json", "faces": "1"}
     assert request.palette_params == {"palette": "json", "colors": "12"}
     assert apply_recipe("metadata", {"faces": "1"}) == {"fm": "json", "faces": "1"}
-    for bad in ({"colors": "0"}, {"colors": "17"}, {"colors": "six"}, {"faces": "maybe"}, {"width": 100},
-                {"quality": "80"}, {"imgix": "{}"}, {"w": "100"}, {"fit": "crop"}):  # fmt: skip
+    bad_instructions = [
+        {"colors": "0"}, {"colors": "17"}, {"colors": "six"}, {"colors": "\u00b2"}, {"faces": "maybe"},
+        {"width": 100}, {"quality": "80"}, {"imgix": "{}"}, {"w": "100"}, {"fit": "crop"}, {"txt64": "aGk"},
+    ]  # fmt: skip
+    for bad in bad_instructions:
         with pytest.raises(RenditionInstructionsError):
             metadata_request({"fmt": "xml", **bad})
     with pytest.raises(RenditionInstructionsError, match="width does not apply"):
