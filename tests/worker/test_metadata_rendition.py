@@ -5,22 +5,29 @@ from __future__ import annotations
 import hashlib
 import io
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 
+import httpx
 import pytest
 from PIL import Image, ImageDraw
 
 from imgix_worker.colour_names import colour_name
-from imgix_worker.errors import RenditionInstructionsError
+from imgix_worker.errors import RenditionError, RenditionInstructionsError
+from imgix_worker.imgix_urls import ImgixUrls
 from imgix_worker.instructions import imgix_params
 from imgix_worker.metadata_rendition import (
+    MAX_JSON_BYTES,
     NAMESPACE,
     MetadataRequest,
     is_metadata_rendition,
     metadata_document,
     metadata_request,
+    render_metadata,
     xmp_properties,
 )
 from imgix_worker.recipes import apply_recipe
+from imgix_worker.redaction import Secret
+from imgix_worker.transport import Deadline
 from imgix_worker.xmp import RDF_NAMESPACE, serialize_xmp
 
 from .conftest import JobRunner, image_bytes
@@ -230,3 +237,54 @@ def test_metadata_rendition_failures_use_contract_reasons(runner: JobRunner) -> 
     done = runner.run(image_bytes(), [{"name": "m.xml", "fmt": "xml", "colors": "99"}])
     (event,) = done.events
     assert event["errorReason"] == "RenditionInstructionsError" and "colors" in str(event["errorMessage"])
+
+
+def mock_imgix(answer: Callable[[httpx.Request], httpx.Response]) -> tuple[httpx.Client, ImgixUrls]:
+    urls = ImgixUrls("demo.imgix.net", secure_token=Secret("fake-token-for-tests"), base_url="https://demo.imgix.net")
+    return httpx.Client(transport=httpx.MockTransport(answer)), urls
+
+
+def test_render_metadata_asks_imgix_two_signed_questions() -> None:
+    asked: list[dict[str, str]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        params = dict(request.url.params)
+        asked.append(params)
+        return httpx.Response(200, json=IMGIX_JSON if params.get("fm") == "json" else PALETTE_JSON)
+
+    http, urls = mock_imgix(answer)
+    rendition = render_metadata(
+        http,
+        urls,
+        "job/source.jpg",
+        {"fmt": "xml", "faces": "1", "colors": "3"},
+        deadline=Deadline.after(30),
+        timeout=5,
+    )
+    assert [{k: v for k, v in p.items() if k != "s"} for p in asked] == [
+        {"fm": "json", "faces": "1"},
+        {"palette": "json", "colors": "3"},
+    ]
+    assert all(p["s"] for p in asked)  # signed like every imgix request
+    found = values(description(rendition.file.read()))
+    assert found["faceCount"] == "2" and found["colors"] == ["#fa9e5a", "#48abe6"]
+
+
+@pytest.mark.parametrize(
+    ("response", "reason", "message"),
+    [
+        (httpx.Response(200, content=b"<html>no</html>"), "GenericError", "not a JSON object"),
+        (httpx.Response(200, json=[1, 2]), "GenericError", "not a JSON object"),
+        (httpx.Response(200, content=b"{" + b" " * MAX_JSON_BYTES + b"}"), "GenericError", "larger than"),
+        (httpx.Response(421, text="corrupt"), "SourceCorrupt", "421"),
+        (httpx.Response(400, text="bad colors"), "RenditionInstructionsError", "bad colors"),
+    ],
+)
+def test_render_metadata_turns_bad_answers_into_contract_errors(
+    response: httpx.Response, reason: str, message: str
+) -> None:
+    http, urls = mock_imgix(lambda request: response)
+    with pytest.raises(RenditionError) as caught:
+        render_metadata(http, urls, "job/source.jpg", {"fmt": "xml"}, deadline=Deadline.after(30), timeout=5)
+    assert caught.value.reason == reason and message in caught.value.message
+    assert "fake-token-for-tests" not in caught.value.message and "s=" not in caught.value.message
