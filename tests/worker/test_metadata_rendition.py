@@ -288,3 +288,17 @@ def test_render_metadata_turns_bad_answers_into_contract_errors(
         render_metadata(http, urls, "job/source.jpg", {"fmt": "xml"}, deadline=Deadline.after(30), timeout=5)
     assert caught.value.reason == reason and message in caught.value.message
     assert "fake-token-for-tests" not in caught.value.message and "s=" not in caught.value.message
+
+
+def test_render_metadata_retries_transient_imgix_answers() -> None:
+    calls: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append("fm=json" if "fm" in request.url.params else "palette=json")
+        if len(calls) == 1:
+            return httpx.Response(503, headers={"retry-after": "0"})
+        return httpx.Response(200, json=IMGIX_JSON if request.url.params.get("fm") else PALETTE_JSON)
+
+    http, urls = mock_imgix(answer)
+    rendition = render_metadata(http, urls, "job/s.jpg", {"fmt": "xml"}, deadline=Deadline.after(30), timeout=5)
+    assert calls == ["fm=json", "fm=json", "palette=json"] and rendition.size > 0
