@@ -45,6 +45,7 @@ SWATCHES = 64
 _PREFIX = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _COLOR_MODELS = {"1": "Gray", "L": "Gray", "LA": "Gray", "La": "Gray", "I": "Gray", "F": "Gray", "CMYK": "CMYK",
                  "LAB": "Lab"}  # fmt: skip
+_CONTENT_TYPES = {"MPO": "image/jpeg"}  # Pillow opens many camera JPEGs as MPO
 _TIFF_TAGS = ("ImageDescription", "Make", "Model", "Orientation", "XResolution", "YResolution", "ResolutionUnit",
               "Software", "DateTime", "Artist", "Copyright")  # fmt: skip
 # Vibrant.js targets: (name, min/target/max lightness, min/target/max saturation).
@@ -135,7 +136,9 @@ def describe_source(data: bytes, image: Image.Image, params: Params, *, content_
     dpi = info.get("dpi") or (72, 72)
     answer: dict[str, Any] = {
         "Content-Length": str(len(data)),
-        "Content-Type": Image.MIME.get(image.format or "", "") or content_type.split(";")[0].strip(),
+        "Content-Type": _CONTENT_TYPES.get(image.format or "")
+        or Image.MIME.get(image.format or "", "")
+        or content_type.split(";")[0].strip(),
         "PixelWidth": image.width,
         "PixelHeight": image.height,
         "DPIWidth": _number(float(dpi[0])),
@@ -146,7 +149,11 @@ def describe_source(data: bytes, image: Image.Image, params: Params, *, content_
     profile = _profile_name(info.get("icc_profile"))
     if profile:
         answer["ProfileName"] = profile
-    exif = image.getexif()
+    try:
+        exif = image.getexif()
+        exif_ifd = exif.get_ifd(ExifTags.IFD.Exif)
+    except Exception:  # a broken EXIF block is left out, not a 500: whatever Pillow's parser raised
+        exif, exif_ifd = Image.Exif(), {}
     answer["Orientation"] = _plain(exif.get(0x0112)) or 0
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in info:
         answer["HasAlpha"] = True
@@ -162,9 +169,9 @@ def describe_source(data: bytes, image: Image.Image, params: Params, *, content_
     tiff = _group(dict(exif), _TIFF_TAGS)
     if tiff:
         answer["TIFF"] = tiff
-    exif_ifd = _group(dict(exif.get_ifd(ExifTags.IFD.Exif)))
-    if exif_ifd:
-        answer["Exif"] = exif_ifd
+    exif_group = _group(dict(exif_ifd))
+    if exif_group:
+        answer["Exif"] = exif_group
     answer["Output"] = {}
     if params.get("faces") == "1":
         answer["Faces"] = []  # no face detector in this renderer: see the module docstring
