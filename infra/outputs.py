@@ -43,6 +43,7 @@ def processing_profiles(profiles: list[Profile], endpoint: str) -> list[dict[str
                 {
                     "renditionName": rendition.name,
                     "extension": rendition.extension,
+                    "createMetadataRendition": rendition.metadata_rendition,
                     "endpoint": endpoint,
                     "serviceParameters": rendition.service_parameters(),
                     "mimeTypes": {"include": list(rendition.include), "exclude": list(rendition.exclude)},

@@ -3,7 +3,8 @@
 imgix output cannot be reproduced byte for byte, so, like the Asset Compute SDK's `validate-image.sh` (same MIME
 type, same dimensions, fuzzy compare), two images match when they have the same sniffed format, the same size and
 a mean absolute difference under 3% in every channel. Transparent pixels are compared after compositing over grey
-(their hidden colour does not matter) plus the alpha channel itself. Files that are not images must be equal.
+(their hidden colour does not matter) plus the alpha channel itself. RDF/XML (XMP) renditions match when they say
+the same (`cases_rdf.py`); other files that are not images must be equal.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageStat, UnidentifiedImageError
 
 from imgix_worker.redaction import redact
+from local_platform.cases_rdf import compare_rdf, is_rdf
 
 __all__ = ["MAX_MEAN_DIFFERENCE", "compare_files", "mean_difference", "run_validate", "sniff_format"]
 
@@ -51,6 +53,8 @@ def compare_files(expected: Path, actual: Path, *, max_mean_difference: float = 
     if expected_format is None or actual_format is None:
         if expected_format != actual_format:
             return f"format {actual_format or 'not an image'}, expected {expected_format or 'not an image'}"
+        if is_rdf(expected):  # XMP metadata renditions: by what they say (cases_rdf.py)
+            return compare_rdf(expected, actual)
         return None if expected.read_bytes() == actual.read_bytes() else "contents differ"
     if expected_format != actual_format:
         return f"format {actual_format}, expected {expected_format}"

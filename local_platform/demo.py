@@ -3,8 +3,9 @@
 Asset Compute stand-in -> App Builder relay (local host) -> worker intake -> queue -> processor -> imgix source
 container (Azurite) -> local imgix-compatible renderer -> AEM targets (Azurite blocks, committed on
 `rendition_created`) -> renditions under `out/`, with `out/report.json`, `out/index.html` (a contact sheet) and a
-table on stdout. Exit status 1 if a rendition that should succeed failed; everything started is stopped, also on
-Ctrl-C and on failure.
+table on stdout. A metadata rendition (XMP) shows as its key values and colour swatches (`demo_metadata.py`).
+Exit status 1 if a rendition that should succeed failed; everything started is stopped, also on Ctrl-C and on
+failure.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from pathlib import Path
 
 from imgix_worker.errors import RenditionError
 from imgix_worker.instructions import imgix_params
+from imgix_worker.metadata_rendition import is_metadata_rendition
 from local_platform.asset_compute import RenditionResult
+from local_platform.demo_metadata import is_xmp, metadata_notes, metadata_panel, one_line, xmp_summary
 from local_platform.paths import ROOT, SAMPLES_DIR
 from local_platform.platform import LocalPlatform
 from local_platform.renderer.fallbacks import fallbacks
@@ -53,15 +56,23 @@ class Row:
             "seconds": round(self.result.seconds, 3),
             "serviceParameters": self.spec.service_parameters(),
             "localRendererNotes": self.notes,
+            **({"xmp": xmp_summary(output)} if is_xmp(output) else {}),
         }
 
 
 def _notes(spec: RenditionSpec) -> list[str]:
     """What the local renderer does differently from imgix for this rendition's parameters."""
+    if is_metadata_rendition(spec.instructions()):
+        return metadata_notes(spec)
     try:
         return fallbacks(imgix_params(spec.instructions()))
     except RenditionError:
         return []
+
+
+def _size(meta: dict[str, object]) -> str:
+    """`WxH` from the event, empty for renditions that are not images (XMP, JSON)."""
+    return f"{meta['tiff:imageWidth']}x{meta['tiff:imageHeight']}" if "tiff:imageWidth" in meta else ""
 
 
 def _contact_sheet(rows: list[Row], source: Path, out_dir: Path, chain: str) -> str:
@@ -72,12 +83,14 @@ def _contact_sheet(rows: list[Row], source: Path, out_dir: Path, chain: str) -> 
     for row in rows:
         r = row.result
         meta = r.metadata or {}
-        size = f"{meta.get('tiff:imageWidth', '?')}x{meta.get('tiff:imageHeight', '?')}" if meta else ""
+        size = _size(meta)
         image = (
             f'<img src="{html.escape(str(r.output.relative_to(out_dir)))}" alt="{html.escape(r.name)}">'
             if r.output and r.event_type == "rendition_created"
             else f'<div class="missing">{html.escape(r.error_reason or r.event_type)}</div>'
         )
+        if r.event_type == "rendition_created" and is_xmp(r.output):
+            image = metadata_panel(xmp_summary(r.output))  # type: ignore[arg-type]
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in row.notes)
         cards.append(
             f'<figure class="card {html.escape(r.event_type)}">{image}<figcaption><b>{html.escape(r.name)}</b>'
@@ -97,6 +110,9 @@ body {{ font-family: system-ui, sans-serif; margin: 2rem; background: #f4f4f4; }
 .missing {{ width: 200px; height: 120px; display: grid; place-items: center; color: #c00; }}
 figcaption {{ font-size: .85rem; margin-top: .5rem; max-width: 320px; }}
 ul {{ padding-left: 1rem; color: #a60; }}
+.xmp {{ width: 320px; font-size: .85rem; }} .xmp th {{ text-align: left; padding-right: .5rem; }}
+.swatch {{ display: inline-flex; align-items: center; gap: .25rem; margin: .15rem .4rem .15rem 0; }}
+.chip {{ width: 1rem; height: 1rem; border: 1px solid #0003; border-radius: 3px; display: inline-block; }}
 </style></head><body>
 <h1>Local demo: source and renditions</h1>
 <p>Path: {html.escape(chain)}</p>
@@ -109,12 +125,14 @@ def _table(rows: list[Row]) -> str:
     lines = [f"{'profile':<24} {'rendition':<28} {'event':<18} {'size':<11} {'format':<11} {'s':>6}"]
     for row in rows:
         r, meta = row.result, row.result.metadata or {}
-        size = f"{meta.get('tiff:imageWidth', '')}x{meta.get('tiff:imageHeight', '')}" if meta else ""
+        size = _size(meta)
         event = r.event_type if not r.error_reason else f"failed:{r.error_reason}"
         lines.append(
             f"{row.profile[:24]:<24} {r.name[:28]:<28} {event[:18]:<18} {size:<11} "
             f"{str(meta.get('dc:format', ''))[:11]:<11} {r.seconds:>6.2f}"
         )
+        if r.event_type == "rendition_created" and is_xmp(r.output):
+            lines.append(f"{'':<24} {one_line(xmp_summary(r.output))}")  # type: ignore[arg-type]
         lines.extend(f"{'':<24} note: {note}" for note in row.notes)
     return "\n".join(lines)
 

@@ -2,7 +2,8 @@
 
 Each file is one AEM Processing Profile: a name and its renditions, each with the fields typed into AEM's
 "Custom" tab (rendition name, extension, service parameters, MIME includes/excludes) and an optional recipe,
-which travels to the worker as the `recipe` service parameter.
+which travels to the worker as the `recipe` service parameter. `createMetadataRendition: true` is AEM's toggle of
+the same name: the worker returns XMP that AEM merges into the asset's metadata (extension `xml`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class RenditionSpec:
     recipe: str | None = None
     include: tuple[str, ...] = ("image/*",)
     exclude: tuple[str, ...] = ()
+    metadata_rendition: bool = False  # AEM's "Create Metadata Rendition"
 
     def service_parameters(self) -> dict[str, str]:
         """The key/value rows to type into AEM: the parameters, plus `recipe` when there is one."""
@@ -93,6 +95,11 @@ def load_profile(path: Path) -> Profile:
         recipe = row.get("recipe")
         if recipe is not None and not isinstance(recipe, str):
             raise ProfileError(f"{path.name}: {where}.recipe must be a name")
+        metadata = row.get("createMetadataRendition", False)
+        if not isinstance(metadata, bool) or (metadata and ext.lower() != "xml"):
+            raise ProfileError(
+                f"{path.name}: {where}.createMetadataRendition must be true or false, with extension xml"
+            )
         renditions.append(
             RenditionSpec(
                 name=row["name"],
@@ -101,6 +108,7 @@ def load_profile(path: Path) -> Profile:
                 recipe=recipe,
                 include=_strings(path, f"{where}.mimeTypes.include", mimes.get("include", ["image/*"])),
                 exclude=_strings(path, f"{where}.mimeTypes.exclude", mimes.get("exclude", [])),
+                metadata_rendition=metadata,
             )
         )
     return Profile(name=data["name"], slug=path.stem, renditions=tuple(renditions))

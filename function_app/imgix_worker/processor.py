@@ -25,6 +25,7 @@ from .instructions import imgix_params
 from .jobs import Job
 from .ledger import EventLedger
 from .logs import log
+from .metadata_rendition import is_metadata_rendition, render_metadata
 from .param_policy import ParamPolicy
 from .rendering import fetch_rendition
 from .staging import StagedSource, Stager
@@ -232,26 +233,39 @@ class Processor:
             "rendition": rendition.get("name", index),
         }
         try:
-            params = imgix_params(rendition, recipe=job.recipe)
-            self._policy.check(params)
             limit = embed_limit(rendition)
-            url = self._urls.signed_url(staged.blob_name, params)
-            result = retry(
-                lambda: fetch_rendition(
+            metadata = is_metadata_rendition(rendition, recipe=job.recipe)
+            if metadata:  # XMP built from imgix's JSON answers (metadata_rendition.py), not an image
+                params: dict[str, str] = {}
+                result = render_metadata(
                     self._http,
-                    url,
-                    max_bytes=self._max_rendition_bytes,
-                    timeout=min(self._http_timeout, max(1.0, deadline.remaining())),
-                ),
-                deadline=deadline,
-                what="imgix",
-                context=context,
-            )
+                    self._urls,
+                    staged.blob_name,
+                    rendition,
+                    deadline=deadline,
+                    timeout=self._http_timeout,
+                    context=context,
+                )
+            else:
+                params = imgix_params(rendition, recipe=job.recipe)
+                self._policy.check(params)
+                url = self._urls.signed_url(staged.blob_name, params)
+                result = retry(
+                    lambda: fetch_rendition(
+                        self._http,
+                        url,
+                        max_bytes=self._max_rendition_bytes,
+                        timeout=min(self._http_timeout, max(1.0, deadline.remaining())),
+                    ),
+                    deadline=deadline,
+                    what="imgix",
+                    context=context,
+                )
             try:
-                expected = non_image_type(params)  # metadata, palettes, hashes, video: typed by what was asked
+                expected = None if metadata else non_image_type(params)  # metadata, palettes, hashes, video
                 if expected is not None:
                     result.mimetype = expected
-                elif not result.mimetype.startswith("image/"):
+                elif not metadata and not result.mimetype.startswith("image/"):
                     # e.g. an HTML error page served with 200: never deliver it as a rendition
                     raise GenericError("imgix's answer is not an image")
                 check_dimension_cap(rendition, width=result.width, height=result.height)

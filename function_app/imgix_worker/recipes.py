@@ -2,6 +2,8 @@
 
 A recipe turns its own service parameters into imgix parameters. `circle` reproduces the seed tutorial's WKND
 profile: `size`, `contrast`, `brightness` (strings from AEM) become a square PNG crop masked to a circle.
+`metadata` makes the rendition an XMP metadata rendition (`metadata_rendition.py`), as `fmt` `xml` does; its
+parameters are the `fm=json` request's.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 
 from .errors import RenditionInstructionsError
+from .metadata_rendition import metadata_request
 
 __all__ = ["RECIPES", "apply_recipe"]
 
@@ -52,7 +55,12 @@ def circle(rendition: Mapping[str, object]) -> dict[str, str]:
     }
 
 
-RECIPES: dict[str, Callable[[Mapping[str, object]], dict[str, str]]] = {"circle": circle}
+def metadata(rendition: Mapping[str, object]) -> dict[str, str]:
+    """The source-metadata request of a metadata rendition (its palette request is made alongside)."""
+    return metadata_request(rendition).info_params
+
+
+RECIPES: dict[str, Callable[[Mapping[str, object]], dict[str, str]]] = {"circle": circle, "metadata": metadata}
 
 
 def apply_recipe(name: str, rendition: Mapping[str, object]) -> dict[str, str]:

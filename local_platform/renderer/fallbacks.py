@@ -24,7 +24,7 @@ IMPLEMENTED = frozenset({
     "pad-right", "pad-bottom", "bri", "con", "exp", "gam", "sat", "hue", "sharp", "usm", "usmrad", "blur",
     "invert", "monochrome", "sepia", "px", "flip", "rot", "rot-type", "orient", "fm", "q", "auto", "lossless",
     "chromasub", "jpg-progressive", "dpi", "cs", "bg", "mask", "mask-bg", "corner-radius", "fill", "fill-color",
-    "expires",
+    "expires", "palette", "colors", "prefix",
 })  # fmt: skip
 # Families whose whole meaning is an overlay or service that cannot run locally: one note each.
 _OVERLAYS = {

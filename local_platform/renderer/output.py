@@ -10,8 +10,9 @@ The format is chosen in this order (reference/imgix.md 1.3):
 4. The source's format when Pillow writes it (JPEG, PNG, GIF, WebP, AVIF, JPEG 2000), else PNG with
    transparency or JPEG without.
 
-`q` (0..100) applies to lossy formats; default 75, or 45 with `auto=compress`. `fm` values imgix has but Pillow cannot
-produce here (json, blurhash, jxr, mp4, webm, and avif/jp2 when Pillow lacks the codec) are a 400. JPEG is
+`q` (0..100) applies to lossy formats; default 75, or 45 with `auto=compress`. `fm=json` is answered before this
+module is reached (metadata.py); `fm` values imgix has but Pillow cannot produce here (blurhash, jxr, mp4, webm, and
+avif/jp2 when Pillow lacks the codec) are a 400. JPEG is
 progressive unless `jpg-progressive=false`; `png8` is quantised to 256 colours. EXIF is never copied (imgix strips
 metadata); the ICC profile is kept except with `cs=strip`, or `auto=compress` without `cs=origin`/`cs=srgb`.
 """

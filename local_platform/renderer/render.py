@@ -13,6 +13,9 @@ Order of operations (close to imgix's; the module of each step says how it reads
 8. mask: `mask=ellipse|corners`, `corner-radius`, `mask-bg`                     (compose.py)
 9. pad, then bg: `pad*`, `bg`                                                   (compose.py)
 10. output: format and quality, `auto=format,compress`                          (output.py)
+
+`fm=json` answers after step 1 with the source's metadata, `palette=json|css` after step 9 with the processed
+image's colours, as imgix does (metadata.py).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from local_platform.renderer import adjust, compose, geometry, orientation, output
+from local_platform.renderer import adjust, compose, geometry, metadata, orientation, output
 from local_platform.renderer.errors import RenderError
 from local_platform.renderer.params import Params
 
@@ -71,6 +74,8 @@ def render(
     image = _decode(data, content_type, max_pixels)
     if image is None:
         return Rendered(data, content_type or "application/octet-stream", 0, 0, passed_through=True)
+    if metadata.is_source_info(p):  # fm=json: the source's metadata, not an image
+        return _answer(metadata.describe_source(data, image, p, content_type=content_type))
     output.requested(p)  # a bad `fm`/`auto` is a 400 before any work
     source_format = image.format
     animated = getattr(image, "n_frames", 1) > 1
@@ -85,6 +90,8 @@ def render(
     image = compose.mask(image, p)
     image = compose.background(compose.pad(image, p), p)
     image = geometry.cap(image)
+    if metadata.is_palette(p):  # palette=json|css: the processed image's colours, not an image
+        return _answer(metadata.palette(image, p))
 
     fmt = output.choose(
         p,
@@ -101,6 +108,10 @@ def render(
         image.height,
         vary_accept=output.varies_by_accept(p),
     )
+
+
+def _answer(answer: metadata.ImageAnswer) -> Rendered:
+    return Rendered(answer.body, answer.content_type, 0, 0)
 
 
 def _check_expiry(params: Params) -> None:

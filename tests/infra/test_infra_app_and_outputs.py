@@ -103,12 +103,15 @@ def test_outputs_carry_the_environments_endpoints(run: StackRun) -> None:
             assert row == {
                 "renditionName": spec.name,
                 "extension": spec.extension,
+                "createMetadataRendition": spec.metadata_rendition,
                 "endpoint": relay,
                 "serviceParameters": spec.service_parameters(),
                 "mimeTypes": {"include": list(spec.include), "exclude": list(spec.exclude)},
             }
     circle = outputs["processingProfiles"][[p.slug for p in profiles].index("wknd")]["renditions"][0]
-    assert circle["serviceParameters"]["recipe"] == "circle"
+    assert circle["serviceParameters"]["recipe"] == "circle" and circle["createMetadataRendition"] is False
+    metadata = outputs["processingProfiles"][[p.slug for p in profiles].index("imgix-metadata")]["renditions"][0]
+    assert metadata["createMetadataRendition"] is True and metadata["extension"] == "xml"
     source = outputs["imgixSource"]
     assert source["storageAccount"] == run.one("azure-native:storage:StorageAccount", "imgix-source").physical_name
     assert source["container"] == run.config[f"{PROJECT}:sourceContainer"]

@@ -119,7 +119,7 @@ def test_icc_profile_kept_unless_stripped() -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"fm": "json"}, {"fm": "blurhash"}, {"fm": "mp4"}, {"fm": "tiff"}, {"auto": "magic"}, {"chromasub": "411"},
+    [{"fm": "blurhash"}, {"fm": "mp4"}, {"fm": "tiff"}, {"auto": "magic"}, {"chromasub": "411"},
      {"fm": "jpg", "q": "high"}, {"cs": "cmyk"}],
 )  # fmt: skip
 def test_unsupported_or_invalid_output_values_are_a_400(params: dict[str, str]) -> None:

@@ -150,12 +150,22 @@ def test_missing_blob_is_a_404(signed: RendererProcess, client: httpx.Client) ->
 
 
 def test_invalid_value_is_a_400(signed: RendererProcess, client: httpx.Client) -> None:
-    for params in ({"w": "abc"}, {"bg": "notacolour"}, {"fm": "json"}):
+    for params in ({"w": "abc"}, {"bg": "notacolour"}, {"fm": "blurhash"}, {"palette": "xml"}):
         response = client.get(signed.url + signed_target("images/quad.png", params, ixlib=False))
         assert response.status_code == 400, params
         assert response.text.startswith("400 ") and len(response.text) < 200
     not_base64 = f"/images/quad.png?txt64=%2A%2A&s={sign(TOKEN, '/images/quad.png', '?txt64=%2A%2A')}"
     assert client.get(signed.url + not_base64).status_code == 400
+
+
+def test_json_and_css_answers_have_their_content_types(signed: RendererProcess, client: httpx.Client) -> None:
+    info = client.get(signed.url + signed_target("images/quad.png", {"fm": "json"}))
+    assert info.status_code == 200 and info.headers["content-type"] == "application/json"
+    assert info.json()["Content-Type"] == "image/png" and int(info.headers["content-length"]) == len(info.content)
+    palette = client.get(signed.url + signed_target("images/quad.png", {"palette": "json", "colors": 4}))
+    assert palette.status_code == 200 and len(palette.json()["colors"]) == 4
+    css = client.get(signed.url + signed_target("images/quad.png", {"palette": "css"}))
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
 
 
 def test_unknown_parameters_are_ignored(signed: RendererProcess, client: httpx.Client) -> None:

@@ -1,0 +1,34 @@
+"""The demo's metadata view: XMP properties for report.json, the contact-sheet panel, the table line, the notes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from local_platform.demo_metadata import is_xmp, metadata_notes, metadata_panel, one_line, xmp_summary
+from profiles import PROFILES_DIR, RenditionSpec, load_profile
+
+CASE = Path(__file__).parents[1] / "cases" / "metadata-xmp-colours"
+
+
+def test_summary_panel_and_line_show_the_key_values_and_colours() -> None:
+    xmp = CASE / "rendition.xml"
+    assert is_xmp(xmp) and not is_xmp(CASE / "file.png") and not is_xmp(None)
+    summary = xmp_summary(xmp)
+    assert summary["colorNames"] == ["navy", "gold", "crimson"] and summary["pixelWidth"] == "240"
+    panel = metadata_panel(summary)
+    assert "<th>Source size</th><td>240x160</td>" in panel and "<th>DPI</th><td>300x300</td>" in panel
+    assert 'style="background:#ffd700"' in panel and "vibrant: gold" in panel and "crimson" in panel
+    assert one_line(summary) == "xmp: source 240x160 RGB, colours navy, gold, crimson; vibrant gold"
+
+
+def test_panel_escapes_what_it_shows() -> None:
+    colours = ['#000000"><b', "#123456"]
+    panel = metadata_panel({"iccProfileName": "<script>", "colors": colours, "colorNames": ["x", "y"]})
+    assert "<script>" not in panel and "#000000" not in panel  # only #rrggbb reaches a style attribute
+    assert 'style="background:#123456"' in panel
+
+
+def test_notes_say_faces_are_not_detected_locally() -> None:
+    (spec,) = load_profile(PROFILES_DIR / "imgix-metadata.yaml").renditions
+    assert metadata_notes(spec) == ["faces=1: the local renderer has no face detector for fm=json, so faceCount is 0"]
+    assert metadata_notes(RenditionSpec(name="m", extension="xml", parameters={"faces": "0"})) == []
