@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import azure.functions as func
+from azure.functions.queue import QueueMessage  # the worker's own class (func.QueueMessage lacks dequeue_count)
 
 from local_platform.functions_index import IndexedFunction, IndexingError
 from local_platform.host_config import QueueOptions
@@ -198,7 +198,8 @@ class QueueListener:
                 return
             self._process(message)
         except Exception as exc:
-            LOG.error("queue %s: message %s not settled (%s)", self.queue_name, message.id, type(exc).__name__)
+            # The host's own failure (storage gone, a bug): the message comes back when its visibility expires.
+            LOG.error("queue %s: message %s not settled (%s: %s)", self.queue_name, message.id, type(exc).__name__, exc)
         finally:
             with self._changed:
                 self._running -= 1
@@ -206,7 +207,7 @@ class QueueListener:
 
     def _process(self, message: Any) -> None:
         try:
-            trigger = func.QueueMessage(
+            trigger = QueueMessage(
                 id=message.id,
                 body=self._store.decode(message.content),
                 dequeue_count=message.dequeue_count,
