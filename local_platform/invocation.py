@@ -1,15 +1,20 @@
 """One invocation of a user function, as the Python worker runs it: keyword arguments by binding name, a fresh
 `func.Out` per output binding, `$return` taken from the return value, and the host's `functionTimeout`.
 
-A sync function runs on its own thread. If it outlives `functionTimeout` the invocation is abandoned: its result
-and outputs are dropped (the real host restarts the worker; here the thread is left to finish on its own, as a
-daemon, and nothing it returns is used).
+The worker runs sync functions on one thread pool shared by every trigger: `PYTHON_THREADPOOL_THREAD_COUNT`
+threads, by default Python's `min(32, cpus + 4)`; an invocation waits for a free thread, and that wait counts
+against `functionTimeout` as it does in Azure. If it outlives `functionTimeout` the invocation is abandoned: its
+result and outputs are dropped (the real host restarts the worker; here the thread is left to finish on its own,
+as a daemon, keeping its pool slot until then, and nothing it returns is used).
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +22,31 @@ import azure.functions as func
 
 from local_platform.functions_index import IndexedFunction
 
-__all__ = ["Outcome", "invoke", "queue_messages"]
+__all__ = ["Outcome", "SyncThreadPool", "invoke", "queue_messages"]
+
+THREAD_COUNT_SETTING = "PYTHON_THREADPOOL_THREAD_COUNT"
+
+
+class SyncThreadPool:
+    """The worker's limit on sync functions running at once."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._slots = threading.BoundedSemaphore(size)
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, str]) -> SyncThreadPool:
+        """:raises ValueError: the setting is not a positive whole number."""
+        value = settings.get(THREAD_COUNT_SETTING, "").strip()
+        if not value:
+            return cls(min(32, (os.cpu_count() or 1) + 4))  # ThreadPoolExecutor's default, which the worker keeps
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"{THREAD_COUNT_SETTING} must be a positive whole number, not {value!r}")
+        return cls(int(value))
+
+    def run(self, call: Any) -> Any:
+        with self._slots:
+            return call()
 
 
 class _Out(func.Out):  # type: ignore[type-arg]
@@ -47,7 +76,7 @@ class Outcome:
         return self.error is None and not self.abandoned
 
 
-def invoke(function: IndexedFunction, trigger_value: Any, *, timeout: float | None) -> Outcome:
+def invoke(function: IndexedFunction, trigger_value: Any, *, timeout: float | None, pool: SyncThreadPool) -> Outcome:
     """Call `function` with its trigger value and fresh `Out`s; wait at most `timeout` seconds for it."""
     outs = {b["name"]: _Out() for b in function.outputs}
     kwargs = {function.trigger["name"]: trigger_value, **outs}
@@ -56,7 +85,10 @@ def invoke(function: IndexedFunction, trigger_value: Any, *, timeout: float | No
 
     def run() -> None:
         try:
-            outcome.result = function.user_function(**kwargs)
+            if inspect.iscoroutinefunction(function.user_function):  # the worker's event loop, not its pool
+                outcome.result = asyncio.run(function.user_function(**kwargs))
+            else:
+                outcome.result = pool.run(lambda: function.user_function(**kwargs))
             if outcome.result is not None and function.return_binding is None:
                 raise RuntimeError(f"function {function.name!r} without a $return binding returned a value")
         except BaseException as exc:  # everything the function raises is the invocation's failure

@@ -26,7 +26,7 @@ from azure.functions.queue import QueueMessage  # the worker's own class (func.Q
 
 from local_platform.functions_index import IndexedFunction, IndexingError
 from local_platform.host_config import QueueOptions
-from local_platform.invocation import invoke, queue_messages
+from local_platform.invocation import SyncThreadPool, invoke, queue_messages
 
 __all__ = ["QueueListener", "QueueStore"]
 
@@ -119,6 +119,7 @@ class QueueListener:
         options: QueueOptions,
         *,
         function_timeout: float | None,
+        pool: SyncThreadPool,
         stop: threading.Event,
     ) -> None:
         trigger = function.trigger
@@ -128,6 +129,7 @@ class QueueListener:
         self._store = store
         self._options = options
         self._timeout = function_timeout
+        self._pool = pool
         self._stop = stop
         self._wake = threading.Event()
         self._running = 0
@@ -220,7 +222,7 @@ class QueueListener:
             self._failed(message, f"binding failed: {exc}")
             return
         LOG.info("executing %s (message %s, dequeue count %d)", self.function.name, message.id, message.dequeue_count)
-        outcome = invoke(self.function, trigger, timeout=self._timeout)
+        outcome = invoke(self.function, trigger, timeout=self._timeout, pool=self._pool)
         if outcome.abandoned:
             self._failed(message, f"abandoned after functionTimeout ({self._timeout:g} s)")
             return

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from local_platform.functions_index import IndexedFunction, IndexingError, index_script
 from local_platform.host_config import HostConfig, HostConfigError, load_host_config
 from local_platform.http_trigger import HttpReply, RouteTable, build_request, reply_of
-from local_platform.invocation import invoke
+from local_platform.invocation import SyncThreadPool, invoke
 from local_platform.paths import ROOT
 from local_platform.processes import free_port, start_server, stop_group
 from local_platform.queue_trigger import LOG, QueueListener, QueueStore
@@ -42,7 +42,9 @@ INTAKE_PATH = "/api/worker"  # function_app.py's intake route under host.json's 
 SHUTDOWN_GRACE_SECONDS = 10.0  # in-flight invocations get this long after SIGTERM; their messages come back
 
 
-def _handler_class(routes: RouteTable, store: QueueStore, config: HostConfig):  # type: ignore[no-untyped-def]
+def _handler_class(  # type: ignore[no-untyped-def]
+    routes: RouteTable, store: QueueStore, config: HostConfig, pool: SyncThreadPool
+):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -59,7 +61,7 @@ def _handler_class(routes: RouteTable, store: QueueStore, config: HostConfig):  
             function, route_params = found
             url = f"https://{self.headers.get('host') or 'localhost'}{self.path}"
             request = build_request(self.command, url, self.headers.items(), body, route_params)
-            self._send(_call_http(function, request, store, config))
+            self._send(_call_http(function, request, store, config, pool))
 
         def _send(self, reply: HttpReply) -> None:
             self.send_response(reply.status)
@@ -76,10 +78,12 @@ def _handler_class(routes: RouteTable, store: QueueStore, config: HostConfig):  
     return Handler
 
 
-def _call_http(function: IndexedFunction, request: object, store: QueueStore, config: HostConfig) -> HttpReply:
+def _call_http(
+    function: IndexedFunction, request: object, store: QueueStore, config: HostConfig, pool: SyncThreadPool
+) -> HttpReply:
     """Invoke an HTTP function; write its output bindings, then answer its response (500 when any step fails)."""
     LOG.info("executing %s (%s %s)", function.name, request.method, urlsplit(request.url).path)  # type: ignore[attr-defined]
-    outcome = invoke(function, request, timeout=config.function_timeout)
+    outcome = invoke(function, request, timeout=config.function_timeout, pool=pool)
     if outcome.abandoned:
         LOG.error("executed %s: abandoned after functionTimeout (%g s)", function.name, config.function_timeout)
         return HttpReply(500, [], b"")
@@ -144,17 +148,18 @@ def main(argv: list[str] | None = None) -> int:
             for binding in function.bindings:
                 if binding.get("type") in ("queue", "queueTrigger"):
                     store.connection_string(binding.get("connection", ""))
-    except IndexingError as exc:
+        pool = SyncThreadPool.from_settings(environ)
+    except (IndexingError, ValueError) as exc:
         print(f"host: the app cannot start: {exc}", file=sys.stderr)
         return 1
     listeners = [
-        QueueListener(f, store, config.queues, function_timeout=config.function_timeout, stop=stop)
+        QueueListener(f, store, config.queues, function_timeout=config.function_timeout, pool=pool, stop=stop)
         for f in functions
         if f.trigger.get("type") == "queueTrigger"
     ]
     routes = RouteTable(functions, config.route_prefix)
     threads = [threading.Thread(target=lst.run, name=f"listener-{lst.queue_name}") for lst in listeners]
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), _handler_class(routes, store, config))
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), _handler_class(routes, store, config, pool))
     server.daemon_threads = True
     server.socket = server_context(TlsFiles(Path(), Path(args.cert), Path(args.key))).wrap_socket(
         server.socket, server_side=True
@@ -174,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         LOG.info("function %s: https://localhost:%d%s", route.function.name, args.port, route.template)
     for listener in listeners:
         LOG.info("function %s: queue %s", listener.function.name, listener.queue_name)
+    LOG.info("sync functions run on %d threads (PYTHON_THREADPOOL_THREAD_COUNT)", pool.size)
     server.serve_forever()
     server.server_close()
     deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS

@@ -187,9 +187,17 @@ def test_an_invocation_past_function_timeout_is_abandoned_and_its_message_return
     assert _peek(probe.client(f"{probe.queue}-poison")) is None
 
 
-def test_a_queue_runs_batch_size_plus_new_batch_threshold_at_once(start_probe: Callable[..., Probe]) -> None:
-    limit = 1 + 2  # apps/probe/host.json: batchSize 1, newBatchThreshold 2
-    probe = start_probe(PROBE_HOLD_FOR=str(limit), PROBE_TOTAL=str(limit + 1))
+@pytest.mark.parametrize(
+    ("settings", "limit"),
+    [
+        ({}, 1 + 2),  # apps/probe/host.json: batchSize 1 + newBatchThreshold 2 (the worker's pool is larger)
+        ({"PYTHON_THREADPOOL_THREAD_COUNT": "2"}, 2),  # the worker's pool for sync functions is the narrower limit
+    ],
+)
+def test_a_queue_runs_batch_size_plus_new_batch_threshold_at_once(
+    start_probe: Callable[..., Probe], settings: dict[str, str], limit: int
+) -> None:
+    probe = start_probe(PROBE_HOLD_FOR=str(limit), PROBE_TOTAL=str(limit + 1), **settings)
     for _ in range(limit + 1):
         probe.send("hold")
     # Each held invocation waits until `limit` run at once; then all proceed and the last one runs on its own.
