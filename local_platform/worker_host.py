@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -39,6 +40,7 @@ __all__ = ["INTAKE_PATH", "SCRIPT_ROOT", "WorkerHostProcess", "main"]
 
 SCRIPT_ROOT = ROOT / "function_app"
 INTAKE_PATH = "/api/worker"  # function_app.py's intake route under host.json's route prefix
+QUEUE_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
 SHUTDOWN_GRACE_SECONDS = 10.0  # in-flight invocations get this long after SIGTERM; their messages come back
 
 
@@ -118,6 +120,12 @@ def _load(script_root: Path, environ: Mapping[str, str]) -> tuple[HostConfig, li
         kind = function.trigger.get("type")
         if kind not in ("httpTrigger", "queueTrigger"):
             raise IndexingError(f"function {function.name!r}: trigger type {kind!r} is not hosted locally")
+        for binding in function.bindings:
+            name = binding.get("queueName")
+            if binding.get("type") in ("queue", "queueTrigger") and not QUEUE_NAME.match(str(name)):
+                # The queue extension refuses these names when it indexes, before anything runs.
+                raise IndexingError(f"function {function.name!r}: queue name {name!r} is invalid (Azure Storage "
+                                    "queue names: 3-63 lower-case letters, digits and single dashes)")  # fmt: skip
     return config, functions
 
 
@@ -189,6 +197,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _tail(log_file: Path | None) -> list[str]:
+    try:
+        return log_file.read_text(errors="replace").splitlines()[-20:] if log_file else []
+    except OSError:
+        return []
+
+
 @dataclass
 class WorkerHostProcess:
     """The local worker host as a child process (its own PID, so it can be measured or killed)."""
@@ -205,12 +220,20 @@ class WorkerHostProcess:
         log_file: Path | None = None,
         script_root: Path = SCRIPT_ROOT,
     ) -> WorkerHostProcess:
-        """Start the host on the app in `script_root` with its settings in `environ`; wait until it listens."""
+        """Start the host on the app in `script_root` with its settings in `environ`; wait until it listens.
+
+        :raises RuntimeError: the host exited first; with its reason (e.g. the setting or binding at fault) when
+            `log_file` has it.
+        """
         port = free_port()
         env = {**os.environ, **environ, "PYTHONPATH": str(ROOT)}  # the host puts the script root on sys.path
         cmd = [sys.executable, "-m", "local_platform.worker_host", "--port", str(port),
                "--cert", str(tls.cert), "--key", str(tls.key), "--script-root", str(script_root)]  # fmt: skip
-        return cls(port=port, process=start_server(cmd, ports=(port,), env=env, log_file=log_file))
+        try:
+            return cls(port=port, process=start_server(cmd, ports=(port,), env=env, log_file=log_file))
+        except RuntimeError as exc:
+            reasons = [line for line in _tail(log_file) if line.startswith("host: the app cannot start")]
+            raise RuntimeError(f"{exc}: {reasons[-1]}" if reasons else str(exc)) from None
 
     @property
     def url(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import re
 import ssl
 import time
 import uuid
@@ -99,7 +100,7 @@ def wait_until(probe: Callable[[], Any], what: str, timeout: float = WAIT_SECOND
 def start_probe(azurite: Azurite, tmp_path: Path) -> Iterator[Callable[..., Probe]]:
     started: list[WorkerHostProcess] = []
 
-    def start(**settings: str) -> Probe:
+    def start(**settings: str | None) -> Probe:
         queue = f"probe-{uuid.uuid4().hex[:10]}"
         record = tmp_path / "record.jsonl"
         environ = {
@@ -109,6 +110,7 @@ def start_probe(azurite: Azurite, tmp_path: Path) -> Iterator[Callable[..., Prob
             "PROBE_RECORD": str(record),
             **settings,
         }
+        environ = {k: v for k, v in environ.items() if v is not None}  # None: the setting is not set at all
         host = WorkerHostProcess.start(
             environ=environ, tls=azurite.tls, log_file=tmp_path / "host.log", script_root=PROBE_APP
         )
@@ -207,5 +209,15 @@ def test_a_queue_runs_batch_size_plus_new_batch_threshold_at_once(
 
 
 def test_a_host_json_value_the_host_refuses_stops_the_host(start_probe: Callable[..., Probe]) -> None:
-    with pytest.raises(RuntimeError, match="exited"):
+    with pytest.raises(RuntimeError, match=re.escape("cannot start: extensions.queues.batchSize: 64 is outside 1..32")):
         start_probe(AzureFunctionsJobHost__extensions__queues__batchSize="64")
+
+
+def test_an_app_whose_binding_expression_is_unset_stops_the_host(start_probe: Callable[..., Probe]) -> None:
+    with pytest.raises(RuntimeError, match=r"cannot start: .*%PROBE_QUEUE% names an app setting that is not set"):
+        start_probe(PROBE_QUEUE=None)
+
+
+def test_an_invalid_queue_name_stops_the_host(start_probe: Callable[..., Probe]) -> None:
+    with pytest.raises(RuntimeError, match="cannot start: function 'echo': queue name 'Probe_Queue-done' is invalid"):
+        start_probe(PROBE_QUEUE="Probe_Queue")
