@@ -142,7 +142,10 @@ class QueueListener:
         return f"{self.queue_name}-poison"
 
     def wake(self) -> None:
+        """Poll now (a message was written here, or the host is stopping)."""
         self._wake.set()
+        with self._changed:
+            self._changed.notify_all()
 
     def run(self) -> None:
         """Poll until `stop` is set (`drain` then waits for the invocations still running)."""

@@ -118,8 +118,11 @@ def start_probe(azurite: Azurite, tmp_path: Path) -> Iterator[Callable[..., Prob
         return Probe(host, queue, record, azurite)
 
     yield start
+    processes = [host.process for host in started]
     for host in started:
         host.stop()
+    # SIGTERM let every host stop on its own (no SIGKILL): listeners ended, in-flight invocations drained.
+    assert [p.returncode for p in processes if p is not None] == [0] * len(started)
 
 
 def test_http_requests_reach_the_function_as_the_worker_builds_them(start_probe: Callable[..., Probe]) -> None:
