@@ -14,6 +14,7 @@ import inspect
 import json
 import re
 import sys
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,11 +118,30 @@ def validate_function(name: str, bindings: list[dict[str, Any]], user_function: 
     if len(triggers) != 1:
         raise IndexingError(f"function {name!r} must have exactly one trigger binding; found {triggers or 'none'}")
     if user_function is not None:
-        parameters = set(inspect.signature(user_function).parameters)  # `context` is not offered by this host
-        bound = {b["name"] for b in bindings} - {"$return"}
-        if parameters != bound:
+        _check_parameters(name, bindings, user_function)
+
+
+def _check_parameters(name: str, bindings: list[dict[str, Any]], user_function: Callable[..., Any]) -> None:
+    """The worker's checks: one parameter per binding, and `func.Out` exactly on the output bindings."""
+    parameters = set(inspect.signature(user_function).parameters)  # `context` is not offered by this host
+    bound = {b["name"] for b in bindings} - {"$return"}
+    if parameters != bound:
+        raise IndexingError(f"function {name!r}: parameters {sorted(parameters)} do not match bindings {sorted(bound)}")
+    hints = typing.get_type_hints(user_function)
+    for binding in bindings:
+        if binding["name"] not in hints:
+            continue
+        annotation = hints[binding["name"]]
+        is_out = getattr(typing.get_origin(annotation) or annotation, "__name__", None) == "Out"
+        if _direction(binding) == "out" and not is_out:
             raise IndexingError(
-                f"function {name!r}: parameters {sorted(parameters)} do not match bindings {sorted(bound)}"
+                f"function {name!r}: binding {binding['name']!r} is an output binding, but its annotation is not "
+                "azure.functions.Out"
+            )
+        if _direction(binding) != "out" and is_out:
+            raise IndexingError(
+                f"function {name!r}: binding {binding['name']!r} is an input binding, but is annotated "
+                "azure.functions.Out"
             )
 
 

@@ -99,6 +99,17 @@ def _queue_app(case: str) -> func.FunctionApp:
         @app.queue_trigger(arg_name="msg", queue_name="q", connection="AzureWebJobsStorage")
         def extra(msg: func.QueueMessage, unbound: str) -> None: ...
 
+    elif case == "output not annotated Out":
+
+        @app.queue_output(arg_name="result", queue_name="out", connection="AzureWebJobsStorage")
+        @app.queue_trigger(arg_name="msg", queue_name="q", connection="AzureWebJobsStorage")
+        def plain(msg: func.QueueMessage, result: str) -> None: ...
+
+    elif case == "trigger annotated Out":
+
+        @app.queue_trigger(arg_name="msg", queue_name="q", connection="AzureWebJobsStorage")
+        def inverted(msg: func.Out[str]) -> None: ...
+
     elif case == "duplicate function name":
         for n in range(2):
 
@@ -123,6 +134,8 @@ def _queue_app(case: str) -> func.FunctionApp:
         ("no trigger", "orphan"),
         ("two triggers", "trigger"),
         ("parameter without binding", "unbound"),
+        ("output not annotated Out", "'result' is an output binding"),
+        ("trigger annotated Out", "'msg' is an input binding"),
         ("duplicate function name", "same"),
         ("unset binding expression", "NOT_SET"),
     ],
