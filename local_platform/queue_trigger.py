@@ -95,14 +95,15 @@ class QueueStore:
         for wake in self._listeners.get(queue, []):
             wake()
 
-    def write_outputs(self, function: IndexedFunction, outputs: Mapping[str, Any]) -> None:
-        """Write each queue output binding's value (after the function returned, as the host does)."""
-        for binding in function.outputs:
-            if binding["name"] not in outputs:
-                continue
-            if binding.get("type") != "queue":
-                raise IndexingError(f"function {function.name!r}: output type {binding.get('type')!r} is not hosted")
-            for body in queue_messages(outputs[binding["name"]]):
+    def write_outputs(self, function: IndexedFunction, outputs: Mapping[str, Any], result: Any = None) -> None:
+        """Write each queue output binding's value, and a queue `$return`'s (after the function returned, as the
+        host does)."""
+        values = [(b, outputs[b["name"]]) for b in function.outputs if b["name"] in outputs]
+        returned = function.return_binding
+        if returned is not None and returned.get("type") == "queue" and result is not None:
+            values.append((returned, result))
+        for binding, value in values:
+            for body in queue_messages(value):
                 self.send(binding.get("connection", ""), binding["queueName"], self.encode(body))
 
     def on_enqueued(self, queue: str, wake: Callable[[], None]) -> None:
@@ -233,7 +234,7 @@ class QueueListener:
             self._failed(message, f"failed ({type(outcome.error).__name__})")
             return
         try:
-            self._store.write_outputs(self.function, outcome.outputs)
+            self._store.write_outputs(self.function, outcome.outputs, outcome.result)
         except Exception as exc:
             self._failed(message, f"output binding failed ({type(exc).__name__})")
             return

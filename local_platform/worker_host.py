@@ -121,6 +121,9 @@ def _load(script_root: Path, environ: Mapping[str, str]) -> tuple[HostConfig, li
         if kind not in ("httpTrigger", "queueTrigger"):
             raise IndexingError(f"function {function.name!r}: trigger type {kind!r} is not hosted locally")
         for binding in function.bindings:
+            if binding.get("direction", "").lower() == "out" and binding.get("type") not in ("queue", "http"):
+                raise IndexingError(f"function {function.name!r}: output binding type {binding.get('type')!r} "
+                                    "is not hosted locally")  # fmt: skip
             name = binding.get("queueName")
             if binding.get("type") in ("queue", "queueTrigger") and not QUEUE_NAME.match(str(name)):
                 # The queue extension refuses these names when it indexes, before anything runs.

@@ -48,11 +48,11 @@ class Probe:
             self.azurite.connection_string, name, connection_verify=str(self.azurite.tls.ca_cert)
         )
 
-    def send(self, body: str) -> str:
-        """Enqueue `body` on the trigger queue as base64 (host.json's messageEncoding); its message id."""
+    def send(self, body: str, *, suffix: str = "") -> str:
+        """Enqueue `body` on the trigger queue (+ `suffix`) as base64 (host.json's messageEncoding); its id."""
         from azure.core.exceptions import ResourceExistsError
 
-        client = self.client(self.queue)
+        client = self.client(self.queue + suffix)
         try:
             client.create_queue()
         except ResourceExistsError:
@@ -150,6 +150,12 @@ def test_http_requests_reach_the_function_as_the_worker_builds_them(start_probe:
     assert (unknown.status_code, outside.status_code, wrong_method.status_code) == (404, 404, 404)
     # The POST's func.Out value went to the bound queue, base64 as host.json says.
     assert probe.wait_for_message(f"{probe.queue}-done") == "payload"
+
+
+def test_a_queue_function_returns_its_output_through_return(start_probe: Callable[..., Probe]) -> None:
+    probe = start_probe()
+    probe.send("hello", suffix="-relay")
+    assert probe.wait_for_message(f"{probe.queue}-done") == "relayed:hello"
 
 
 def test_a_failing_message_is_retried_after_visibility_timeout_then_poisoned(

@@ -5,7 +5,7 @@ the host handed it (one JSON line per invocation in the file `PROBE_RECORD`), so
 `hang-once` outlives functionTimeout on its first delivery and succeeds after, `hold` waits until
 `PROBE_HOLD_FOR` invocations run at once (or `PROBE_TOTAL` have started), anything else is echoed to
 `%PROBE_QUEUE%-done`. `poisoned` (on `%PROBE_QUEUE%-poison`) records and raises, so its messages go on to
-`-poison-poison`.
+`-poison-poison`. `relay` (on `%PROBE_QUEUE%-relay`) returns its body to `%PROBE_QUEUE%-done` through `$return`.
 """
 
 import json
@@ -75,3 +75,9 @@ def handle(msg: func.QueueMessage, done: func.Out[str]) -> None:
 def poisoned(msg: func.QueueMessage) -> None:
     _record(function="poisoned", id=msg.id, body=msg.get_body().decode("utf-8"), dequeue_count=msg.dequeue_count)
     raise RuntimeError("the poison handler fails too")
+
+
+@app.queue_trigger(arg_name="msg", queue_name="%PROBE_QUEUE%-relay", connection="AzureWebJobsStorage")
+@app.queue_output(arg_name="$return", queue_name="%PROBE_QUEUE%-done", connection="AzureWebJobsStorage")
+def relay(msg: func.QueueMessage) -> str:
+    return f"relayed:{msg.get_body().decode('utf-8')}"
