@@ -44,8 +44,12 @@ class SyncThreadPool:
             raise ValueError(f"{THREAD_COUNT_SETTING} must be a positive whole number, not {value!r}")
         return cls(int(value))
 
-    def run(self, call: Any) -> Any:
+    def run(self, call: Any, *, abandoned: threading.Event) -> Any:
+        """`call()` on a free thread; not at all if the invocation was abandoned while it waited for one (the real
+        host restarts the worker then, which drops the waiting invocations)."""
         with self._slots:
+            if abandoned.is_set():
+                return None
             return call()
 
 
@@ -81,14 +85,14 @@ def invoke(function: IndexedFunction, trigger_value: Any, *, timeout: float | No
     outs = {b["name"]: _Out() for b in function.outputs}
     kwargs = {function.trigger["name"]: trigger_value, **outs}
     outcome = Outcome()
-    done = threading.Event()
+    done, abandoned = threading.Event(), threading.Event()
 
     def run() -> None:
         try:
             if inspect.iscoroutinefunction(function.user_function):  # the worker's event loop, not its pool
                 outcome.result = asyncio.run(function.user_function(**kwargs))
             else:
-                outcome.result = pool.run(lambda: function.user_function(**kwargs))
+                outcome.result = pool.run(lambda: function.user_function(**kwargs), abandoned=abandoned)
             if outcome.result is not None and function.return_binding is None:
                 raise RuntimeError(f"function {function.name!r} without a $return binding returned a value")
         except BaseException as exc:  # everything the function raises is the invocation's failure
@@ -98,6 +102,7 @@ def invoke(function: IndexedFunction, trigger_value: Any, *, timeout: float | No
 
     threading.Thread(target=run, name=f"invocation-{function.name}", daemon=True).start()
     if not done.wait(timeout):
+        abandoned.set()
         return Outcome(abandoned=True)
     outcome.outputs = {name: out.get() for name, out in outs.items() if out.get() is not None}
     return outcome
