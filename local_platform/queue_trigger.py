@@ -3,11 +3,12 @@
 A listener fetches up to `batchSize` messages and fetches again once the running ones drop to
 `newBatchThreshold` (so at most `batchSize + newBatchThreshold` run at once); an empty queue is polled with a
 doubling delay up to `maxPollingInterval` (a message this host writes wakes its listener at once, as the real host
-short-cuts its own output bindings). A message is received hidden for `functionTimeout` (plus a little), deleted on
-success; on failure or abandonment it is made visible again after `visibilityTimeout`, or, on its
-`maxDequeueCount`-th delivery, copied to `<queue>-poison` and deleted. Poison queues are trigger queues like any
-other, so a failing poison handler ends in `<queue>-poison-poison`. Bodies are base64 on the queue when
-`messageEncoding` is base64.
+short-cuts its own output bindings). A message is received hidden for `functionTimeout` (plus a little; the real
+host hides it for 10 minutes and renews that while the function runs, so a killed host's message returns within
+10 minutes there), deleted on success; on failure or abandonment it is made visible again after
+`visibilityTimeout`, or, on its `maxDequeueCount`-th delivery, copied to `<queue>-poison` and deleted. Poison
+queues are trigger queues like any other, so a failing poison handler ends in `<queue>-poison-poison`. Bodies are
+base64 on the queue when `messageEncoding` is base64.
 """
 
 from __future__ import annotations
