@@ -1,201 +1,176 @@
-"""A small local host for the worker, standing in for the Azure Functions host (which cannot be installed here).
+"""The local stand-in for the Azure Functions host and its Python worker, which cannot be installed here.
 
-It runs the very code `function_app.py` wires: HTTPS `POST /api/worker[/{recipe}]` -> `Intake.handle`, the message
-enqueued on Azurite's `jobs` queue base64-encoded (as the host's output binding does); a consumer loop playing the
-queue trigger (message hidden while processed, deleted on success, retried on failure, moved to `jobs-poison`
-after `maxDequeueCount` attempts); and a consumer of `jobs-poison`. Run it with
-`python -m local_platform.worker_host --port N --cert C --key K` and the worker's settings in the environment,
-plus `AzureWebJobsStorage` (an Azurite connection string).
+It runs the app in `--script-root` (default `function_app/`) the way Azure does: imports `function_app.py` with the
+script root on `sys.path`, indexes its `app` with the azure-functions library (`functions_index`), refuses to start
+on what the host would refuse, and reads `host.json` with `AzureFunctionsJobHost__*` overrides (`host_config`).
+HTTP triggers are served over HTTPS under `/<routePrefix>/` (`http_trigger`); every queue trigger gets a listener
+with the queue extension's batching, retries, poison queues and `functionTimeout` (`queue_trigger`). The host
+calls only the app's functions. Run it with
+`python -m local_platform.worker_host --port N --cert C --key K [--script-root DIR]`, the app's settings in the
+environment, `AzureWebJobsStorage` (an Azurite connection string) and `TLS_CA_BUNDLE` (to trust Azurite).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
+from local_platform.functions_index import IndexedFunction, IndexingError, index_script
+from local_platform.host_config import HostConfig, HostConfigError, load_host_config
+from local_platform.http_trigger import HttpReply, RouteTable, build_request, reply_of
+from local_platform.invocation import SyncThreadPool, invoke
 from local_platform.paths import ROOT
 from local_platform.processes import free_port, start_server, stop_group
+from local_platform.queue_trigger import LOG, QueueListener, QueueStore
 from local_platform.tls import TlsFiles, server_context
 
-__all__ = ["MAX_DEQUEUE_COUNT", "WorkerHostProcess", "main"]
+__all__ = ["INTAKE_PATH", "SCRIPT_ROOT", "WorkerHostProcess", "main"]
 
-MAX_DEQUEUE_COUNT = 5  # as host.json's extensions.queues.maxDequeueCount
-MAX_POLLING_SECONDS = 2.0  # as host.json's extensions.queues.maxPollingInterval
-ROUTE = "/api/worker"
-
-
-def _queue(connection: str, name: str, ca_bundle: str):  # type: ignore[no-untyped-def]
-    from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueClient
-
-    client = QueueClient.from_connection_string(
-        connection,
-        name,
-        message_encode_policy=BinaryBase64EncodePolicy(),
-        message_decode_policy=BinaryBase64DecodePolicy(),
-        connection_verify=ca_bundle or True,
-    )
-    from azure.core.exceptions import ResourceExistsError
-
-    try:
-        client.create_queue()
-    except ResourceExistsError:
-        pass
-    return client
+SCRIPT_ROOT = ROOT / "function_app"
+INTAKE_PATH = "/api/worker"  # function_app.py's intake route under host.json's route prefix
+QUEUE_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
+SHUTDOWN_GRACE_SECONDS = 10.0  # in-flight invocations get this long after SIGTERM; their messages come back
 
 
-class _Consumer:
-    """Plays a queue trigger: receive, run `handler`, delete; after too many failures, move to `poison`."""
-
-    def __init__(self, queue, handler, *, poison=None, workers: int, visibility: int, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
-        self._queue = queue
-        self._handler = handler
-        self._poison = poison
-        self._workers = workers
-        self._visibility = visibility
-        self._stop = stop
-        self._wake = threading.Event()
-
-    def wake(self) -> None:
-        """Poll now: a message was just enqueued here (the Functions host short-cuts its own output bindings too)."""
-        self._wake.set()
-
-    def run(self) -> None:
-        from imgix_worker.logs import log
-
-        idle = 0.05
-        slots = threading.Semaphore(self._workers)
-        with ThreadPoolExecutor(max_workers=self._workers) as pool:
-            while not self._stop.is_set():
-                slots.acquire()
-                try:
-                    messages = list(self._queue.receive_messages(max_messages=1, visibility_timeout=self._visibility))
-                except Exception as exc:  # Azurite restarting or gone: keep polling like the host does
-                    log("queue receive failed", level=logging.WARNING, error=type(exc).__name__)
-                    messages = []
-                if not messages:
-                    slots.release()
-                    # An empty queue is polled with backoff up to host.json's maxPollingInterval (2 s), unless
-                    # the intake wakes us.
-                    self._wake.wait(idle)
-                    self._wake.clear()
-                    idle = min(MAX_POLLING_SECONDS, idle * 2)
-                    continue
-                idle = 0.05
-                pool.submit(self._handle, messages[0], slots)
-
-    def _handle(self, message, slots: threading.Semaphore) -> None:  # type: ignore[no-untyped-def]
-        from imgix_worker.logs import log
-
-        try:
-            self._handler(message.content, message.dequeue_count)
-            self._queue.delete_message(message)
-        except Exception as exc:
-            log(
-                "message failed",
-                level=logging.ERROR,
-                error=f"{type(exc).__name__}",
-                dequeue_count=message.dequeue_count,
-            )
-            try:
-                if self._poison is not None and message.dequeue_count >= MAX_DEQUEUE_COUNT:
-                    self._poison.send_message(message.content)
-                    self._queue.delete_message(message)
-                else:
-                    self._queue.update_message(message, visibility_timeout=0)
-            except Exception as move_exc:
-                log("message not requeued", level=logging.ERROR, error=type(move_exc).__name__)
-        finally:
-            slots.release()
-
-
-def _handler_class(worker, jobs_queue, on_enqueued):  # type: ignore[no-untyped-def]
+def _handler_class(  # type: ignore[no-untyped-def]
+    routes: RouteTable, store: QueueStore, config: HostConfig, pool: SyncThreadPool
+):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: object) -> None:  # the worker logs requests itself
+        def log_message(self, format: str, *args: object) -> None:  # the host logs invocations instead
             pass
 
-        def _route(self) -> tuple[bool, str | None]:
-            path = urlsplit(self.path).path.rstrip("/")
-            if path == ROUTE:
-                return True, None
-            if path.startswith(ROUTE + "/") and "/" not in path[len(ROUTE) + 1 :]:
-                return True, unquote(path[len(ROUTE) + 1 :])
-            return False, None
-
         def _serve(self) -> None:
-            found, recipe = self._route()
             length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length > 0 else b""  # the Functions host reads bodies whole too
-            if not found:
-                self._reply(404, {"message": "not found"})
+            body = self.rfile.read(length) if length > 0 else b""  # the host reads bodies whole too
+            found = routes.match(self.command, urlsplit(self.path).path)
+            if found is None:
+                self._send(HttpReply(404, [], b""))
                 return
-            result = worker.intake.handle(self.command, dict(self.headers.items()), body, recipe=recipe)
-            if result.message is not None:
-                try:
-                    jobs_queue.send_message(result.message.encode("utf-8"))
-                    on_enqueued()
-                except Exception:
-                    # The host would answer 500 when its output binding fails: the job was not accepted.
-                    self._reply(500, {"message": "the job could not be queued"})
-                    return
-            self._reply(result.status, result.body)
+            function, route_params = found
+            url = f"https://{self.headers.get('host') or 'localhost'}{self.path}"
+            request = build_request(self.command, url, self.headers.items(), body, route_params)
+            self._send(_call_http(function, request, store, config, pool))
 
-        def _reply(self, status: int, body: Mapping[str, object] | None) -> None:
-            data = b"" if body is None else json.dumps(body).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
+        def _send(self, reply: HttpReply) -> None:
+            self.send_response(reply.status)
+            for name, value in reply.headers:
+                if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
             if self.command != "HEAD":
-                self.wfile.write(data)
+                self.wfile.write(reply.body)
 
         do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
 
     return Handler
 
 
+def _call_http(
+    function: IndexedFunction, request: object, store: QueueStore, config: HostConfig, pool: SyncThreadPool
+) -> HttpReply:
+    """Invoke an HTTP function; write its output bindings, then answer its response (500 when any step fails)."""
+    LOG.info("executing %s (%s %s)", function.name, request.method, urlsplit(request.url).path)  # type: ignore[attr-defined]
+    outcome = invoke(function, request, timeout=config.function_timeout, pool=pool)
+    if outcome.abandoned:
+        LOG.error("executed %s: abandoned after functionTimeout (%g s)", function.name, config.function_timeout)
+        return HttpReply(500, [], b"")
+    if outcome.error is not None:
+        LOG.error("executed %s: failed (%s)", function.name, type(outcome.error).__name__)
+        return HttpReply(500, [], b"")
+    try:
+        reply = reply_of(outcome.result)
+        store.write_outputs(function, outcome.outputs)
+    except Exception as exc:  # the output binding failed: the host answers 500, the job was not accepted
+        LOG.error("executed %s: output binding failed (%s)", function.name, type(exc).__name__)
+        return HttpReply(500, [], b"")
+    LOG.info("executed %s (succeeded, %d)", function.name, reply.status)
+    return reply
+
+
+def _configure_logging() -> None:
+    """The host's lines and the app's `imgix_worker` lines to stderr (what a local run has always shown)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("host: %(levelname)s %(message)s"))
+    LOG.addHandler(handler)
+    LOG.setLevel(logging.INFO)
+    LOG.propagate = False
+    if "imgix_worker.logs" in sys.modules:
+        sys.modules["imgix_worker.logs"].configure()
+
+
+def _load(script_root: Path, environ: Mapping[str, str]) -> tuple[HostConfig, list[IndexedFunction]]:
+    config = load_host_config(script_root, environ)
+    functions = index_script(script_root, environ)
+    for function in functions:
+        kind = function.trigger.get("type")
+        if kind not in ("httpTrigger", "queueTrigger"):
+            raise IndexingError(f"function {function.name!r}: trigger type {kind!r} is not hosted locally")
+        for binding in function.bindings:
+            if binding.get("direction", "").lower() == "out" and binding.get("type") not in ("queue", "http"):
+                raise IndexingError(f"function {function.name!r}: output binding type {binding.get('type')!r} "
+                                    "is not hosted locally")  # fmt: skip
+            name = binding.get("queueName")
+            if binding.get("type") in ("queue", "queueTrigger") and not QUEUE_NAME.match(str(name)):
+                # The queue extension refuses these names when it indexes, before anything runs.
+                raise IndexingError(f"function {function.name!r}: queue name {name!r} is invalid (Azure Storage "
+                                    "queue names: 3-63 lower-case letters, digits and single dashes)")  # fmt: skip
+    return config, functions
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Serve the intake and consume the queues until SIGTERM/SIGINT."""
+    """Serve the app's HTTP triggers and run its queue triggers until SIGTERM/SIGINT."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--cert", required=True)
     parser.add_argument("--key", required=True)
-    parser.add_argument("--jobs-in-parallel", type=int, default=4)
+    parser.add_argument("--script-root", type=Path, default=SCRIPT_ROOT, help="the app's folder (host.json)")
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(ROOT / "function_app"))
-    from imgix_worker.logs import configure, log
-    from imgix_worker.service import JOBS_QUEUE, POISON_QUEUE, Worker
+    environ = dict(os.environ)
+    try:
+        config, functions = _load(args.script_root, environ)
+    except (IndexingError, HostConfigError) as exc:
+        print(f"host: the app cannot start: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # importing the app failed (e.g. a missing setting): the worker reports and stops
+        print(f"host: the app cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    _configure_logging()
 
-    configure()
-    worker = Worker.from_env(os.environ)
-    connection = os.environ["AzureWebJobsStorage"]
-    ca = worker.settings.tls_ca_bundle
-    jobs, poison = _queue(connection, JOBS_QUEUE, ca), _queue(connection, POISON_QUEUE, ca)
-
+    store = QueueStore(environ, config.queues, ca_bundle=environ.get("TLS_CA_BUNDLE"))
     stop = threading.Event()
-    visibility = worker.settings.job_deadline_seconds + 60
-    consumers = [
-        _Consumer(jobs, lambda body, count: worker.process_message(body, dequeue_count=count), poison=poison,
-                  workers=args.jobs_in_parallel, visibility=visibility, stop=stop),
-        _Consumer(poison, lambda body, _count: worker.fail_message(body), workers=1, visibility=visibility,
-                  stop=stop),
-    ]  # fmt: skip
-    threads = [threading.Thread(target=c.run, daemon=True) for c in consumers]
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), _handler_class(worker, jobs, consumers[0].wake))
+    try:
+        for function in functions:
+            for binding in function.bindings:
+                if binding.get("type") in ("queue", "queueTrigger"):
+                    store.connection_string(binding.get("connection", ""))
+        pool = SyncThreadPool.from_settings(environ)
+    except (IndexingError, ValueError) as exc:
+        print(f"host: the app cannot start: {exc}", file=sys.stderr)
+        return 1
+    listeners = [
+        QueueListener(f, store, config.queues, function_timeout=config.function_timeout, pool=pool, stop=stop)
+        for f in functions
+        if f.trigger.get("type") == "queueTrigger"
+    ]
+    routes = RouteTable(functions, config.route_prefix)
+    threads = [threading.Thread(target=lst.run, name=f"listener-{lst.queue_name}") for lst in listeners]
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), _handler_class(routes, store, config, pool))
     server.daemon_threads = True
     server.socket = server_context(TlsFiles(Path(), Path(args.cert), Path(args.key))).wrap_socket(
         server.socket, server_side=True
@@ -203,21 +178,33 @@ def main(argv: list[str] | None = None) -> int:
 
     def shutdown(*_: object) -> None:
         stop.set()
-        for consumer in consumers:
-            consumer.wake()
+        for listener in listeners:
+            listener.wake()
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     for thread in threads:
         thread.start()
-    log("worker host listening", url=f"https://localhost:{args.port}{ROUTE}")
+    for route in routes.routes:
+        LOG.info("function %s: https://localhost:%d%s", route.function.name, args.port, route.template)
+    for listener in listeners:
+        LOG.info("function %s: queue %s", listener.function.name, listener.queue_name)
+    LOG.info("sync functions run on %d threads (PYTHON_THREADPOOL_THREAD_COUNT)", pool.size)
     server.serve_forever()
     server.server_close()
-    for thread in threads:
-        thread.join(timeout=worker.settings.job_deadline_seconds)
-    worker.close()
+    deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS
+    for listener, thread in zip(listeners, threads, strict=True):
+        thread.join()
+        listener.drain(deadline)
     return 0
+
+
+def _tail(log_file: Path | None) -> list[str]:
+    try:
+        return log_file.read_text(errors="replace").splitlines()[-20:] if log_file else []
+    except OSError:
+        return []
 
 
 @dataclass
@@ -228,17 +215,32 @@ class WorkerHostProcess:
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @classmethod
-    def start(cls, *, environ: Mapping[str, str], tls: TlsFiles, log_file: Path | None = None) -> WorkerHostProcess:
-        """Start the host with the worker settings in `environ` and wait until it listens."""
+    def start(
+        cls,
+        *,
+        environ: Mapping[str, str],
+        tls: TlsFiles,
+        log_file: Path | None = None,
+        script_root: Path = SCRIPT_ROOT,
+    ) -> WorkerHostProcess:
+        """Start the host on the app in `script_root` with its settings in `environ`; wait until it listens.
+
+        :raises RuntimeError: the host exited first; with its reason (e.g. the setting or binding at fault) when
+            `log_file` has it.
+        """
         port = free_port()
-        env = {**os.environ, **environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "function_app")])}
+        env = {**os.environ, **environ, "PYTHONPATH": str(ROOT)}  # the host puts the script root on sys.path
         cmd = [sys.executable, "-m", "local_platform.worker_host", "--port", str(port),
-               "--cert", str(tls.cert), "--key", str(tls.key)]  # fmt: skip
-        return cls(port=port, process=start_server(cmd, ports=(port,), env=env, log_file=log_file))
+               "--cert", str(tls.cert), "--key", str(tls.key), "--script-root", str(script_root)]  # fmt: skip
+        try:
+            return cls(port=port, process=start_server(cmd, ports=(port,), env=env, log_file=log_file))
+        except RuntimeError as exc:
+            reasons = [line for line in _tail(log_file) if line.startswith("host: the app cannot start")]
+            raise RuntimeError(f"{exc}: {reasons[-1]}" if reasons else str(exc)) from None
 
     @property
     def url(self) -> str:
-        return f"https://localhost:{self.port}{ROUTE}"
+        return f"https://localhost:{self.port}{INTAKE_PATH}"
 
     @property
     def pid(self) -> int | None:

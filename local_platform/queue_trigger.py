@@ -1,0 +1,261 @@
+"""The Storage Queues extension as the local host plays it: output bindings and one listener per queue trigger.
+
+A listener fetches up to `batchSize` messages and fetches again once the running ones drop to
+`newBatchThreshold` (so at most `batchSize + newBatchThreshold` run at once); an empty queue is polled with a
+doubling delay up to `maxPollingInterval` (a message this host writes wakes its listener at once, as the real host
+short-cuts its own output bindings). A message is received hidden for `functionTimeout` (plus a little; the real
+host hides it for 10 minutes and renews that while the function runs, so a killed host's message returns within
+10 minutes there), deleted on success; on failure or abandonment it is made visible again after
+`visibilityTimeout`, or, on its `maxDequeueCount`-th delivery, copied to `<queue>-poison` and deleted. Poison
+queues are trigger queues like any other, so a failing poison handler ends in `<queue>-poison-poison`. Bodies are
+base64 on the queue when `messageEncoding` is base64.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from azure.functions.queue import QueueMessage  # the worker's own class (func.QueueMessage lacks dequeue_count)
+
+from local_platform.functions_index import IndexedFunction, IndexingError
+from local_platform.host_config import QueueOptions
+from local_platform.invocation import SyncThreadPool, invoke, queue_messages
+
+__all__ = ["QueueListener", "QueueStore"]
+
+LOG = logging.getLogger("local_platform.worker_host")
+MIN_POLLING_SECONDS = 0.1
+RECEIVE_LIMIT = 32  # Storage's most messages per receive
+VISIBILITY_GRACE_SECONDS = 5.0  # hidden a little past functionTimeout, so an abandoned message is ours to release
+
+
+class QueueStore:
+    """Queue clients by (connection setting, queue name), message encoding, and the wake-up of local listeners."""
+
+    def __init__(self, settings: Mapping[str, str], options: QueueOptions, *, ca_bundle: str | None) -> None:
+        self._settings = settings
+        self._options = options
+        self._ca_bundle = ca_bundle
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._created: set[tuple[str, str]] = set()
+        self._listeners: dict[str, list[Callable[[], None]]] = {}
+        self._lock = threading.Lock()
+
+    def connection_string(self, connection: str) -> str:
+        """The storage connection a binding names (the setting itself, or `AzureWebJobs<name>`)."""
+        for name in (connection or "AzureWebJobsStorage", f"AzureWebJobs{connection}"):
+            if self._settings.get(name):
+                return self._settings[name]
+        raise IndexingError(f"the storage connection {connection!r} is not set (app setting {connection!r})")
+
+    def client(self, connection: str, queue: str) -> Any:
+        from azure.storage.queue import QueueClient
+
+        key = (connection, queue)
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = QueueClient.from_connection_string(
+                    self.connection_string(connection), queue, connection_verify=self._ca_bundle or True
+                )
+            return self._clients[key]
+
+    def encode(self, body: bytes) -> str:
+        if self._options.message_encoding == "base64":
+            return base64.b64encode(body).decode("ascii")
+        return body.decode("utf-8")
+
+    def decode(self, content: str) -> bytes:
+        """A received message's body. :raises ValueError: not base64 under base64 encoding."""
+        if self._options.message_encoding == "base64":
+            try:
+                return base64.b64decode(content, validate=True)
+            except binascii.Error:
+                raise ValueError("the message is not base64 (host.json's messageEncoding is base64)") from None
+        return content.encode("utf-8")
+
+    def send(self, connection: str, queue: str, content: str) -> None:
+        """Enqueue already encoded `content`, creating the queue on first use as the output binding does."""
+        from azure.core.exceptions import ResourceExistsError
+
+        client = self.client(connection, queue)
+        if (connection, queue) not in self._created:
+            try:
+                client.create_queue()
+            except ResourceExistsError:
+                pass
+            self._created.add((connection, queue))
+        client.send_message(content)
+        for wake in self._listeners.get(queue, []):
+            wake()
+
+    def write_outputs(self, function: IndexedFunction, outputs: Mapping[str, Any], result: Any = None) -> None:
+        """Write each queue output binding's value, and a queue `$return`'s (after the function returned, as the
+        host does)."""
+        values = [(b, outputs[b["name"]]) for b in function.outputs if b["name"] in outputs]
+        returned = function.return_binding
+        if returned is not None and returned.get("type") == "queue" and result is not None:
+            values.append((returned, result))
+        for binding, value in values:
+            for body in queue_messages(value):
+                self.send(binding.get("connection", ""), binding["queueName"], self.encode(body))
+
+    def on_enqueued(self, queue: str, wake: Callable[[], None]) -> None:
+        self._listeners.setdefault(queue, []).append(wake)
+
+
+class QueueListener:
+    """Plays one queue trigger: receive, invoke, then delete, release after `visibilityTimeout`, or poison."""
+
+    def __init__(
+        self,
+        function: IndexedFunction,
+        store: QueueStore,
+        options: QueueOptions,
+        *,
+        function_timeout: float | None,
+        pool: SyncThreadPool,
+        stop: threading.Event,
+    ) -> None:
+        trigger = function.trigger
+        self.function = function
+        self.queue_name: str = trigger["queueName"]
+        self._connection = trigger.get("connection", "")
+        self._store = store
+        self._options = options
+        self._timeout = function_timeout
+        self._pool = pool
+        self._stop = stop
+        self._wake = threading.Event()
+        self._running = 0
+        self._changed = threading.Condition()
+        self._threads: list[threading.Thread] = []
+        store.on_enqueued(self.queue_name, self.wake)
+
+    @property
+    def poison_queue(self) -> str:
+        return f"{self.queue_name}-poison"
+
+    def wake(self) -> None:
+        """Poll now (a message was written here, or the host is stopping)."""
+        self._wake.set()
+        with self._changed:
+            self._changed.notify_all()
+
+    def run(self) -> None:
+        """Poll until `stop` is set (`drain` then waits for the invocations still running)."""
+        delay = MIN_POLLING_SECONDS
+        while not self._stop.is_set():
+            with self._changed:
+                # A new batch only once the running ones drop to newBatchThreshold.
+                self._changed.wait_for(
+                    lambda: self._running <= self._options.new_batch_threshold or self._stop.is_set()
+                )
+            if self._stop.is_set():
+                break
+            messages = self._receive()
+            if not messages:
+                self._wake.wait(delay)
+                self._wake.clear()
+                delay = min(self._options.max_polling_interval, delay * 2)
+                continue
+            delay = MIN_POLLING_SECONDS
+            for message in messages:
+                with self._changed:
+                    self._running += 1
+                # Daemon: a host stopping lets in-flight invocations `drain`, then exits; their messages come back.
+                thread = threading.Thread(
+                    target=self._deliver, args=(message,), name=f"queue-{self.queue_name}", daemon=True
+                )
+                self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+                thread.start()
+
+    def drain(self, deadline: float) -> None:
+        """Wait until the running deliveries settle, or `deadline` (time.monotonic()) passes."""
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _receive(self) -> list[Any]:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        hidden = math.ceil((self._timeout or 600.0) + VISIBILITY_GRACE_SECONDS)
+        count = min(self._options.batch_size, RECEIVE_LIMIT)
+        try:
+            client = self._store.client(self._connection, self.queue_name)
+            pages = client.receive_messages(messages_per_page=count, max_messages=count, visibility_timeout=hidden)
+            return list(pages)
+        except ResourceNotFoundError:  # the queue does not exist yet: the real listener waits for it too
+            return []
+        except Exception as exc:  # storage restarting or gone: keep polling, as the host does
+            LOG.warning("queue %s: receive failed (%s)", self.queue_name, type(exc).__name__)
+            return []
+
+    def _deliver(self, message: Any) -> None:
+        try:
+            if message.dequeue_count > self._options.max_dequeue_count:
+                # Delivered too often already (hosts killed mid-invocation): straight to poison, as the extension does.
+                self._to_poison(message)
+                return
+            self._process(message)
+        except Exception as exc:
+            # The host's own failure (storage gone, a bug): the message comes back when its visibility expires.
+            LOG.error("queue %s: message %s not settled (%s: %s)", self.queue_name, message.id, type(exc).__name__, exc)
+        finally:
+            with self._changed:
+                self._running -= 1
+                self._changed.notify_all()
+
+    def _process(self, message: Any) -> None:
+        try:
+            trigger = QueueMessage(
+                id=message.id,
+                body=self._store.decode(message.content),
+                dequeue_count=message.dequeue_count,
+                expiration_time=_utc(message.expires_on),
+                insertion_time=_utc(message.inserted_on),
+                time_next_visible=_utc(message.next_visible_on),
+                pop_receipt=message.pop_receipt,
+            )
+        except ValueError as exc:
+            self._failed(message, f"binding failed: {exc}")
+            return
+        LOG.info("executing %s (message %s, dequeue count %d)", self.function.name, message.id, message.dequeue_count)
+        outcome = invoke(self.function, trigger, timeout=self._timeout, pool=self._pool)
+        if outcome.abandoned:
+            self._failed(message, f"abandoned after functionTimeout ({self._timeout:g} s)")
+            return
+        if outcome.error is not None:
+            self._failed(message, f"failed ({type(outcome.error).__name__})")
+            return
+        try:
+            self._store.write_outputs(self.function, outcome.outputs, outcome.result)
+        except Exception as exc:
+            self._failed(message, f"output binding failed ({type(exc).__name__})")
+            return
+        self._store.client(self._connection, self.queue_name).delete_message(message)
+        LOG.info("executed %s (message %s, succeeded)", self.function.name, message.id)
+
+    def _failed(self, message: Any, why: str) -> None:
+        LOG.error("executed %s (message %s, dequeue count %d): %s",
+                  self.function.name, message.id, message.dequeue_count, why)  # fmt: skip
+        if message.dequeue_count >= self._options.max_dequeue_count:
+            self._to_poison(message)
+        else:
+            client = self._store.client(self._connection, self.queue_name)
+            client.update_message(message, visibility_timeout=math.ceil(self._options.visibility_timeout))
+
+    def _to_poison(self, message: Any) -> None:
+        self._store.send(self._connection, self.poison_queue, message.content)  # the content as it was, unchanged
+        self._store.client(self._connection, self.queue_name).delete_message(message)
+        LOG.warning("message %s moved to %s after %d deliveries", message.id, self.poison_queue, message.dequeue_count)
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    return value.astimezone(dt.UTC) if value is not None else None
