@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .errors import SettingsError
+from .host_limits import HostLimits
 from .redaction import Secret, register_secret
 
 __all__ = ["SETTINGS", "Setting", "Settings"]
@@ -106,6 +107,7 @@ class Settings:
     job_deadline_seconds: int
     http_timeout_seconds: int
     tls_ca_bundle: str
+    host_limits: HostLimits  # host.json's limits (and their app-setting overrides) the settings must fit in
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -168,6 +170,10 @@ class Settings:
         if relay_key and len(relay_key) < 32:
             raise SettingsError("RELAY_HMAC_KEY", "must be at least 32 characters")
 
+        deadline = _int("JOB_DEADLINE_SECONDS", raw["JOB_DEADLINE_SECONDS"], minimum=5, maximum=3600)
+        host_limits = HostLimits.load(environ)
+        host_limits.check_job_deadline(deadline)
+
         for setting in SETTINGS:
             if setting.secret:
                 register_secret(raw[setting.name])
@@ -193,7 +199,8 @@ class Settings:
             ),
             max_rendition_bytes=_int("MAX_RENDITION_BYTES", raw["MAX_RENDITION_BYTES"], minimum=1, maximum=5 << 30),
             render_concurrency=_int("RENDER_CONCURRENCY", raw["RENDER_CONCURRENCY"], minimum=1, maximum=64),
-            job_deadline_seconds=_int("JOB_DEADLINE_SECONDS", raw["JOB_DEADLINE_SECONDS"], minimum=5, maximum=3600),
+            job_deadline_seconds=deadline,
             http_timeout_seconds=_int("HTTP_TIMEOUT_SECONDS", raw["HTTP_TIMEOUT_SECONDS"], minimum=1, maximum=600),
             tls_ca_bundle=raw["TLS_CA_BUNDLE"],
+            host_limits=host_limits,
         )
