@@ -59,7 +59,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_SOURCE_BYTES", str(IMGIX_MAX_SOURCE_BYTES), doc="largest source (imgix takes at most 500 MB)"),
     Setting("MAX_RENDITION_BYTES", str(1024 * 1024 * 1024), doc="largest rendition accepted from imgix"),
     Setting("RENDER_CONCURRENCY", "4", doc="renditions of one job processed in parallel"),
-    Setting("JOB_DEADLINE_SECONDS", "300", doc="per-job budget; unfinished renditions fail before it"),
+    Setting(
+        "JOB_DEADLINE_SECONDS",
+        "300",
+        doc="per-job budget; unfinished renditions fail before it (at most functionTimeout - 30 s)",
+    ),
     Setting("HTTP_TIMEOUT_SECONDS", "60", doc="timeout of one HTTP exchange"),
     Setting("TLS_CA_BUNDLE", "", doc="local runs only: extra CA file to trust (the local platform's CA)"),
 )

@@ -7,10 +7,13 @@ The ingress is the local Adobe services stand-in behind a scripted proxy (`Reply
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from imgix_worker.errors import EventsUndelivered
@@ -20,6 +23,7 @@ from local_platform.adobe_services import AdobeServices
 from local_platform.azurite import Azurite
 from local_platform.processes import free_port
 from local_platform.tls import ensure_tls
+from local_platform.worker_host import WorkerHostProcess
 
 from ..conftest import JobRunner, image_bytes
 from .fakes import PASS, Reply, ScriptedProxy, Stall, TcpProxy
@@ -177,3 +181,46 @@ def test_with_the_ingress_unreachable_a_job_ends_within_its_deadline_and_reserve
     assert raised.value.indexes == [0, 1]
     assert markers(containers, job_id) == set()
     assert services.events(request_id) == []
+
+
+def test_through_the_host_an_ingress_outage_longer_than_the_budget_redelivers_the_message(
+    runner: JobRunner,
+    worker_env: dict[str, str],
+    azurite: Azurite,
+    services: AdobeServices,
+    ingress: ScriptedProxy,
+    containers: Containers,
+    tmp_path: Path,
+) -> None:
+    """The local host plays the queue trigger: the job's exception makes the message come back (after a 1 s
+    visibilityTimeout, set as the Functions host reads it from app settings), and the retry reports the rest."""
+    tls = ensure_tls()
+    with ScriptedProxy(f"https://localhost:{azurite.blob_port}", tls, name="storage") as storage:
+        environ = worker_env | {
+            "EVENTS_URL": events_url(ingress, services),
+            "JOB_DEADLINE_SECONDS": str(WORK_DEADLINE),
+            "IMGIX_SOURCE_CONNECTION_STRING": azurite.connection_string.replace(
+                f"//localhost:{azurite.blob_port}/", f"//localhost:{storage.port}/"
+            ),
+            "AzureWebJobsStorage": azurite.connection_string,
+            "AzureFunctionsJobHost__extensions__queues__visibilityTimeout": "00:00:01",
+        }
+        body, _ = runner.job(image_bytes(), RENDITIONS)
+        headers = runner.headers()
+        ingress.script(PASS)  # one event gets through; the ingress is down until the first delivery gave up
+        with WorkerHostProcess.start(environ=environ, tls=tls, log_file=tmp_path / "host.log") as host:
+            with httpx.Client(verify=ssl.create_default_context(cafile=str(tls.ca_cert))) as client:
+                answer = client.post(host.url, content=json.dumps(body), headers=headers)
+            assert answer.status_code == 200, answer.text
+            job_id = answer.json()["activationId"]
+            # The staged source is deleted when a delivery has sent (or given up on) every event of its run.
+            storage.wait_for_requests(1, timeout=WORK_DEADLINE + 60, method="DELETE")
+            assert len(services.events(headers["x-request-id"])) == 1
+            ingress.default = PASS
+            storage.wait_for_requests(2, timeout=WORK_DEADLINE + 120, method="DELETE")  # the redelivery's run
+
+    events = services.events(headers["x-request-id"])
+    assert sorted(e["rendition"]["name"] for e in events) == ["a.png", "b.jpg"]  # exactly one each
+    assert markers(containers, job_id) == {"0", "1"}
+    log_text = (tmp_path / "host.log").read_text(errors="replace")
+    assert '"event not delivered"' in log_text and '"undelivered": 1' in log_text  # the first run's own account
