@@ -105,3 +105,27 @@ def test_the_local_host_logs_every_library_as_one_json_line_each() -> None:
     assert [line["msg"].split(":")[0] for line in lines] == ["worker line", "GET https", "HTTP Request"]
     assert lines[1]["logger"] == "azure.storage.blob" and lines[1]["level"] == "info"
     assert "c2VjcmV0" not in done.stderr
+
+
+def test_importing_the_function_app_protects_the_workers_root_handler(worker_env: dict[str, str]) -> None:
+    """As the Functions worker runs it: a handler on the root logger at INFO first, then `function_app` imported."""
+    script = (
+        "import logging, sys\n"
+        "seen = []\n"
+        "class Host(logging.Handler):\n"
+        "    def emit(self, record): seen.append((record.name, self.format(record)))\n"
+        "logging.getLogger().setLevel(logging.INFO)\n"
+        "logging.getLogger().addHandler(Host())\n"
+        "import function_app\n"
+        "from imgix_worker.logs import log\n"
+        "log('worker line')\n"
+        f"logging.getLogger('httpx').info('HTTP Request: GET %s', {SAS!r})\n"
+        f"logging.getLogger('urllib3.connectionpool').warning('Retrying %s', {SAS!r})\n"
+        "for name, text in seen: print(name, text)\n"
+    )
+    env = {**os.environ, **worker_env, "PYTHONPATH": str(ROOT / "function_app")}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split(" ", 1)[0] for line in lines] == ["imgix_worker", "urllib3.connectionpool"], lines
+    assert '"msg": "worker line"' in lines[0] and "sig=**********" in lines[1] and "c2VjcmV0" not in done.stdout
