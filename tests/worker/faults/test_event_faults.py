@@ -7,6 +7,7 @@ The ingress is the local Adobe services stand-in behind a scripted proxy (`Reply
 from __future__ import annotations
 
 import json
+import re
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +26,7 @@ from local_platform.processes import free_port
 from local_platform.tls import ensure_tls
 from local_platform.worker_host import WorkerHostProcess
 
-from ..conftest import JobRunner, image_bytes
+from ..conftest import AZURITE_KEY, SECURE_TOKEN, JobRunner, image_bytes
 from .fakes import PASS, Reply, ScriptedProxy, Stall, TcpProxy
 from .support import STAGING_PREFIX, Containers
 
@@ -224,3 +225,5 @@ def test_through_the_host_an_ingress_outage_longer_than_the_budget_redelivers_th
     assert markers(containers, job_id) == {"0", "1"}
     log_text = (tmp_path / "host.log").read_text(errors="replace")
     assert '"event not delivered"' in log_text and '"undelivered": 1' in log_text  # the first run's own account
+    assert not re.search(r"[?&;](?:sig|s)=(?!\*{10})", log_text)  # every library's records, redacted
+    assert SECURE_TOKEN not in log_text and AZURITE_KEY not in log_text and "eyJ" not in log_text
