@@ -91,6 +91,17 @@ class _Reporter:
             ]
 
     def _send(self, index: int, event: dict[str, object]) -> None:
+        with self._lock:
+            given_up = self._deadline.expired and bool(self.undelivered)
+        if given_up:
+            # Past the deadline with the ingress already failing: one last attempt per event would hold the
+            # invocation a second per rendition; the redelivery reports these instead.
+            name = self._job.renditions[index].get("name")
+            log("event not delivered", level=logging.ERROR, type=event["type"], status="past the job's deadline",
+                request_id=self._job.request_id, job_id=self._job.job_id, rendition=name)  # fmt: skip
+            with self._lock:
+                self.undelivered.append(index)
+            return
         try:
             sent = self._sender.send(self._job, event, deadline=self._deadline)
         except Exception as exc:  # the sender logs and returns False for what it expects; anything else is a bug
