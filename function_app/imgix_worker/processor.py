@@ -36,6 +36,8 @@ __all__ = ["JobOutcome", "Processor"]
 NON_IMAGE_OUTPUTS = frozenset({"json", "blurhash", "mp4", "webm"})
 # Reserve at the end of the deadline for sending the remaining failure events.
 REPORT_RESERVE_SECONDS = 5.0
+# What deleting the staged source may still take after the deadline (host_limits.SHUTDOWN_RESERVE_SECONDS covers it).
+CLEANUP_SECONDS = 10.0
 
 
 @dataclass
@@ -64,6 +66,7 @@ class _Reporter:
         outcome: JobOutcome,
         *,
         deadline: Deadline,
+        http_timeout: float,
         first_delivery: bool,
     ) -> None:
         self._job = job
@@ -71,9 +74,11 @@ class _Reporter:
         self._ledger = ledger
         self._outcome = outcome
         self._deadline = deadline
+        self._http_timeout = http_timeout
         self._lock = threading.Lock()
         self.already_reported: set[int] = set()
         self.undelivered: list[int] = []
+        self._marker_failed = False
         if first_delivery:
             return  # nothing can have been reported for a message delivered for the first time
         try:
@@ -111,10 +116,21 @@ class _Reporter:
             with self._lock:  # no marker: a redelivery of the message reports this rendition again
                 self.undelivered.append(index)
             return
+        with self._lock:
+            skip_marker = self._deadline.expired and self._marker_failed
+        if skip_marker:  # storage already failing past the deadline: a redelivery may repeat this event
+            log("report marker not written", level=logging.WARNING, error="past the job's deadline",
+                job_id=self._job.job_id)  # fmt: skip
+            return
         try:
-            self._ledger.record(self._job.job_id, index)
+            self._ledger.record(self._job.job_id, index, timeout=self._storage_timeout())
         except Exception as exc:  # a redelivery would repeat this event: at least once
+            with self._lock:
+                self._marker_failed = True
             log("report marker not written", level=logging.WARNING, error=_describe(exc), job_id=self._job.job_id)
+
+    def _storage_timeout(self) -> float:
+        return _after_deadline(self._deadline, LAST_ATTEMPT_SECONDS, longest=self._http_timeout)
 
     def claim(self, index: int, kind: str, reason: str | None) -> bool:
         with self._lock:
@@ -183,7 +199,15 @@ class Processor:
         deadline = Deadline.after(self._deadline_seconds)
         work_deadline = Deadline(deadline.at - REPORT_RESERVE_SECONDS)
         outcome = JobOutcome()
-        reporter = _Reporter(job, self._events, self._ledger, outcome, deadline=deadline, first_delivery=first_delivery)
+        reporter = _Reporter(
+            job,
+            self._events,
+            self._ledger,
+            outcome,
+            deadline=deadline,
+            http_timeout=self._http_timeout,
+            first_delivery=first_delivery,
+        )
         fields = {"request_id": job.request_id, "job_id": job.job_id}
         log("job started", renditions=len(job.renditions), already_reported=len(reporter.already_reported), **fields)
         try:
@@ -200,7 +224,7 @@ class Processor:
             for index in reporter.pending():
                 reporter.failed(index, GenericError("the worker failed unexpectedly"))
         finally:
-            self._remove(job, fields)
+            self._remove(job, fields, deadline=deadline)
         log(
             "job finished",
             created=outcome.created,
@@ -219,13 +243,15 @@ class Processor:
         outcome = JobOutcome()
         fields = {"request_id": job.request_id, "job_id": job.job_id}
         undelivered: list[int] = []
+        deadline = Deadline.after(self._deadline_seconds)
         try:
             reporter = _Reporter(
                 job,
                 self._events,
                 self._ledger,
                 outcome,
-                deadline=Deadline.after(self._deadline_seconds),
+                deadline=deadline,
+                http_timeout=self._http_timeout,
                 first_delivery=False,
             )
             for index in reporter.pending():
@@ -233,14 +259,14 @@ class Processor:
             undelivered = reporter.undelivered
         except Exception as exc:
             log("poison report error", level=logging.ERROR, error=_describe(exc), **fields)
-        self._remove(job, fields)
+        self._remove(job, fields, deadline=deadline)
         if undelivered:  # nothing comes after the poison queue: say so, for the operator
             log("events lost", level=logging.ERROR, undelivered=len(undelivered), **fields)
         return outcome
 
-    def _remove(self, job: Job, fields: dict[str, object]) -> None:
+    def _remove(self, job: Job, fields: dict[str, object], *, deadline: Deadline) -> None:
         try:
-            self._stager.remove(job)
+            self._stager.remove(job, timeout=_after_deadline(deadline, CLEANUP_SECONDS, longest=self._http_timeout))
         except Exception as exc:  # the lifecycle rule removes what cleanup could not
             log("cleanup failed", level=logging.WARNING, error=_describe(exc), **fields)
 
@@ -332,3 +358,9 @@ def _describe(exc: BaseException) -> str:
     """An exception for a log line: the worker's own message, else its type and text (redacted by `log`)."""
     message = getattr(exc, "message", None)
     return message if isinstance(message, str) else f"{type(exc).__name__}: {exc}"
+
+
+def _after_deadline(deadline: Deadline, at_least: float, *, longest: float) -> float:
+    """A storage call's timeout: what is left of the job's deadline (at most `longest`, the HTTP timeout), and
+    `at_least` once it is (nearly) over."""
+    return max(at_least, min(longest, deadline.remaining()))

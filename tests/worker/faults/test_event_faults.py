@@ -232,3 +232,37 @@ def test_through_the_host_an_ingress_outage_longer_than_the_budget_redelivers_th
     assert '"event not delivered"' in log_text and '"undelivered": 1' in log_text  # the first run's own account
     assert not re.search(r"[?&;](?:sig|s)=(?!\*{10})", log_text)  # every library's records, redacted
     assert SECURE_TOKEN not in log_text and AZURITE_KEY not in log_text and "eyJ" not in log_text
+
+
+def test_with_storage_stalling_after_the_work_a_job_still_ends_within_its_deadline_and_reserve(
+    runner: JobRunner,
+    make_worker: Callable[..., Worker],
+    azurite: Azurite,
+    services: AdobeServices,
+) -> None:
+    """Report markers and the staged source's deletion run last; storage that accepts them and never answers must
+    not hold the invocation past the deadline by more than the reserve (each call was HTTP_TIMEOUT_SECONDS)."""
+
+    def is_last_step(method: str, path: str) -> bool:
+        return method == "DELETE" or (method == "PUT" and "/reported/" in path)
+
+    tls = ensure_tls()
+    upstream = f"https://localhost:{azurite.blob_port}"
+    with ScriptedProxy(upstream, tls, default=Stall(), match=is_last_step, name="storage") as storage:
+        connection = azurite.connection_string.replace(
+            f"//localhost:{azurite.blob_port}/", f"//localhost:{storage.port}/"
+        )
+        worker = make_worker(
+            IMGIX_SOURCE_CONNECTION_STRING=connection, JOB_DEADLINE_SECONDS=str(DEADLINE), HTTP_TIMEOUT_SECONDS="60"
+        )
+        renditions = [{"name": f"r{i}.png", "fmt": "png", "width": 10 + i} for i in range(4)]
+        message, request_id, _ = submit(runner, worker, renditions)
+
+        started = time.monotonic()
+        outcome = worker.process_message(message, dequeue_count=1)
+        seconds = time.monotonic() - started
+
+        assert seconds < DEADLINE + SHUTDOWN_RESERVE_SECONDS, seconds  # an upper bound, not a speed
+        assert len(outcome.results) == len(renditions)
+        assert len(services.events(request_id)) == len(renditions)  # the ingress worked: every event went out
+        assert [s.method for s in storage.seen() if s.action == "stall"].count("DELETE") == 1
