@@ -90,7 +90,8 @@ def _print_env() -> None:
     if ENV_FILE.exists():
         for line in ENV_FILE.read_text().splitlines():
             key, _, value = line.partition("=")
-            shown = "(see .local/env)" if key == "AZURE_STORAGE_CONNECTION_STRING" else value.strip("'")
+            secret = key in ("AZURE_STORAGE_CONNECTION_STRING", "IMGIX_SECURE_TOKEN")
+            shown = "(see .local/env)" if secret else value.strip("'")
             print(f"  {key:<32} {shown}")
         print(f"source them with: set -a; . {ENV_FILE.relative_to(ROOT)}; set +a")
 

@@ -169,6 +169,9 @@ class LocalPlatform:
             "CLIENT_ID": LOCAL_CLIENT_ID,
             "AZURE_STORAGE_CONNECTION_STRING": self.azurite.connection_string,
             "TLS_CA_BUNDLE": str(self.tls.ca_cert),
+            # What `func start` needs beyond the URLs (function_app/local.settings.example.json says where each goes).
+            "IMGIX_SECURE_TOKEN": self.worker_environment["IMGIX_SECURE_TOKEN"],
+            "ALLOWED_HOSTS": self.worker_environment["ALLOWED_HOSTS"],
         }
 
     def asset_compute(self, **options: Any) -> AssetComputeClient:

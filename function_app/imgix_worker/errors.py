@@ -10,6 +10,7 @@
     │   ├── RenditionInstructionsError  the rendition's instructions are invalid
     │   └── GenericError                anything else
     ├── TransientError              worth retrying (429, 5xx, timeouts); `retry_after` seconds if the peer said
+    ├── EventsUndelivered           a job ended but some events never reached the ingress: retry the message
     ├── RequestRejected             the intake refuses a request; `status` is the HTTP status
     └── SettingsError               a setting is missing or invalid; names the setting, never its value
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 __all__ = [
     "REASONS",
+    "EventsUndelivered",
     "GenericError",
     "RenditionError",
     "RenditionFormatUnsupported",
@@ -106,6 +108,15 @@ class TransientError(WorkerError):
         super().__init__(message)
         self.retry_after = retry_after
         self.status = status
+
+
+class EventsUndelivered(WorkerError):
+    """Raised after a job: these renditions' events were not delivered (and have no report marker), so the queue
+    message must come back; the redelivery skips what was reported and reports the rest."""
+
+    def __init__(self, indexes: list[int]) -> None:
+        super().__init__(f"{len(indexes)} event(s) not delivered; the message will be retried")
+        self.indexes = sorted(indexes)
 
 
 class RequestRejected(WorkerError):

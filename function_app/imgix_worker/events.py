@@ -3,7 +3,8 @@ format, posted with the request's own IMS token (as the Asset Compute SDK does).
 
 Payload fields are the contract's (`reference/asset-compute-contract.md` section 3): the rendition without its
 `target`, `requestId`, request-level `userData`, `source` as the URL without its query string (never the SAS),
-`activationIds`. Sending retries on 5xx, 204 (journal not ready) and network errors; a failure is logged, not raised.
+`activationIds`. Sending retries on 5xx, 204 (journal not ready) and network errors, within its budget and the
+job's deadline; a failure is logged and reported as False (the processor then has the message retried).
 """
 
 from __future__ import annotations
@@ -21,8 +22,12 @@ from .errors import RenditionError, RenditionTooLarge
 from .jobs import Job
 from .logs import log
 from .redaction import redact, strip_query
+from .transport import Deadline
 
-__all__ = ["EventSender", "created_event", "failed_event"]
+__all__ = ["LAST_ATTEMPT_SECONDS", "EventSender", "created_event", "failed_event"]
+
+# What an event sent after the job's deadline still gets: one attempt of at most this long.
+LAST_ATTEMPT_SECONDS = 1.0
 
 
 def _now() -> str:
@@ -72,7 +77,8 @@ def failed_event(job: Job, rendition: dict[str, object], error: RenditionError) 
 
 
 class EventSender:
-    """Posts events to the ingress URL, retrying 5xx/204/network errors within `budget_seconds`."""
+    """Posts events to the ingress URL, retrying 5xx/204/network errors within `budget_seconds` (and the job's
+    deadline, when given)."""
 
     def __init__(self, http: httpx.Client, url: str, *, budget_seconds: float = 60.0, base_delay: float = 0.1) -> None:
         self._http = http
@@ -80,8 +86,12 @@ class EventSender:
         self._budget = budget_seconds
         self._base_delay = base_delay
 
-    def send(self, job: Job, event: dict[str, object]) -> bool:
-        """Post one event; True once the ingress answered 200/201/202."""
+    def send(self, job: Job, event: dict[str, object], *, deadline: Deadline | None = None) -> bool:
+        """Post one event; True once the ingress answered 200/201/202.
+
+        Retries stop at `deadline` (the job's): an expired one still gets one short attempt, so a job that ran out
+        of time reports as much as it can without holding the invocation past the deadline by more than that.
+        """
         body = {
             "user_guid": job.org_id,
             "provider_id": f"asset_compute_{job.org_id}_{job.client_id}",
@@ -96,11 +106,16 @@ class EventSender:
         }
         fields = {"request_id": job.request_id, "job_id": job.job_id, "rendition": event["rendition"].get("name")}  # type: ignore[union-attr]
         give_up = time.monotonic() + self._budget
+        if deadline is not None:
+            give_up = min(give_up, deadline.at)
+        longest = self._http.timeout.read or 60.0
         attempt = 0
         while True:
             attempt += 1
+            # Each attempt ends by the give-up time too (at least 1 s, so that an expired job can still report).
+            timeout = max(LAST_ATTEMPT_SECONDS, min(longest, give_up - time.monotonic()))
             try:
-                response = self._http.post(self._url, json=body, headers=headers)
+                response = self._http.post(self._url, json=body, headers=headers, timeout=timeout)
                 status: int | str = response.status_code
             except httpx.HTTPError as exc:
                 status = type(exc).__name__

@@ -34,7 +34,8 @@ class EventLedger:
             names = [blob.name for blob in self._container.list_blobs(name_starts_with=folder)]
         return {int(name[len(folder) :]) for name in names if name[len(folder) :].isdigit()}
 
-    def record(self, job_id: str, index: int) -> None:
-        """Mark rendition `index` of `job_id` as reported."""
+    def record(self, job_id: str, index: int, *, timeout: float | None = None) -> None:
+        """Mark rendition `index` of `job_id` as reported, within `timeout` seconds (the client's when None)."""
+        limits = {} if timeout is None else {"connection_timeout": min(10.0, timeout), "read_timeout": timeout}
         with translate_errors("writing a report marker"):
-            self._container.upload_blob(f"{self._folder(job_id)}{index}", b"", overwrite=True)
+            self._container.upload_blob(f"{self._folder(job_id)}{index}", b"", overwrite=True, **limits)

@@ -2,8 +2,10 @@
 
 Renditions run in parallel (bounded by `RENDER_CONCURRENCY`); one failing never stops the others; each gets exactly
 one event from this run. Before the job's deadline every unfinished rendition gets `rendition_failed`. The staged
-source is deleted in every outcome. A message that keeps failing ends in the poison queue, where `fail_job` reports
-every rendition as failed.
+source is deleted in every outcome. An event the ingress never took gets no report marker, and `process` raises
+`EventsUndelivered` once the job is done, so the queue redelivers the message and the next run reports what is
+missing. A message that keeps failing ends in the poison queue, where `fail_job` reports every rendition still
+unreported as failed, and never raises (a poison message that fails would only be retried into a queue nobody reads).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import httpx
 
 from .contract_fields import check_dimension_cap, data_uri, embed_limit, non_image_type
 from .delivery import deliver
-from .errors import GenericError, RenditionError, WorkerError
-from .events import EventSender, created_event, failed_event
+from .errors import EventsUndelivered, GenericError, RenditionError
+from .events import LAST_ATTEMPT_SECONDS, EventSender, created_event, failed_event
 from .imgix_urls import ImgixUrls
 from .instructions import imgix_params
 from .jobs import Job
@@ -35,6 +37,8 @@ __all__ = ["JobOutcome", "Processor"]
 
 # Reserve at the end of the deadline for sending the remaining failure events.
 REPORT_RESERVE_SECONDS = 5.0
+# What deleting the staged source may still take after the deadline (host_limits.SHUTDOWN_RESERVE_SECONDS covers it).
+CLEANUP_SECONDS = 10.0
 
 
 @dataclass
@@ -56,20 +60,32 @@ class _Reporter:
     """Sends at most one event per rendition, whichever thread gets there first, and marks it in the ledger."""
 
     def __init__(
-        self, job: Job, sender: EventSender, ledger: EventLedger, outcome: JobOutcome, *, first_delivery: bool
+        self,
+        job: Job,
+        sender: EventSender,
+        ledger: EventLedger,
+        outcome: JobOutcome,
+        *,
+        deadline: Deadline,
+        http_timeout: float,
+        first_delivery: bool,
     ) -> None:
         self._job = job
         self._sender = sender
         self._ledger = ledger
         self._outcome = outcome
+        self._deadline = deadline
+        self._http_timeout = http_timeout
         self._lock = threading.Lock()
         self.already_reported: set[int] = set()
+        self.undelivered: list[int] = []
+        self._marker_failed = False
         if first_delivery:
             return  # nothing can have been reported for a message delivered for the first time
         try:
             self.already_reported = ledger.reported(job.job_id)
-        except WorkerError as exc:  # without the ledger a redelivery may repeat events: better than none
-            log("report markers unreadable", level=logging.WARNING, error=exc.message, job_id=job.job_id)
+        except Exception as exc:  # without the ledger a redelivery may repeat events: better than none
+            log("report markers unreadable", level=logging.WARNING, error=_describe(exc), job_id=job.job_id)
 
     def pending(self) -> list[int]:
         """Renditions without an event yet (from this run or an earlier delivery of the message)."""
@@ -81,11 +97,41 @@ class _Reporter:
             ]
 
     def _send(self, index: int, event: dict[str, object]) -> None:
-        self._sender.send(self._job, event)
+        with self._lock:
+            given_up = self._deadline.expired and bool(self.undelivered)
+        if given_up:
+            # Past the deadline with the ingress already failing: one last attempt per event would hold the
+            # invocation a second per rendition; the redelivery reports these instead.
+            name = self._job.renditions[index].get("name")
+            log("event not delivered", level=logging.ERROR, type=event["type"], status="past the job's deadline",
+                request_id=self._job.request_id, job_id=self._job.job_id, rendition=name)  # fmt: skip
+            with self._lock:
+                self.undelivered.append(index)
+            return
         try:
-            self._ledger.record(self._job.job_id, index)
-        except WorkerError as exc:
-            log("report marker not written", level=logging.WARNING, error=exc.message, job_id=self._job.job_id)
+            sent = self._sender.send(self._job, event, deadline=self._deadline)
+        except Exception as exc:  # the sender logs and returns False for what it expects; anything else is a bug
+            log("event error", level=logging.ERROR, error=_describe(exc), job_id=self._job.job_id)
+            sent = False
+        if not sent:
+            with self._lock:  # no marker: a redelivery of the message reports this rendition again
+                self.undelivered.append(index)
+            return
+        with self._lock:
+            skip_marker = self._deadline.expired and self._marker_failed
+        if skip_marker:  # storage already failing past the deadline: a redelivery may repeat this event
+            log("report marker not written", level=logging.WARNING, error="past the job's deadline",
+                job_id=self._job.job_id)  # fmt: skip
+            return
+        try:
+            self._ledger.record(self._job.job_id, index, timeout=self._storage_timeout())
+        except Exception as exc:  # a redelivery would repeat this event: at least once
+            with self._lock:
+                self._marker_failed = True
+            log("report marker not written", level=logging.WARNING, error=_describe(exc), job_id=self._job.job_id)
+
+    def _storage_timeout(self) -> float:
+        return _after_deadline(self._deadline, LAST_ATTEMPT_SECONDS, longest=self._http_timeout)
 
     def claim(self, index: int, kind: str, reason: str | None) -> bool:
         with self._lock:
@@ -150,12 +196,21 @@ class Processor:
 
         :param first_delivery: the queue says this message was never delivered before, so no report marker can
             exist yet (saves reading them); when unsure, leave it False.
+        :raises EventsUndelivered: after the job, when some events never reached the ingress (retry the message).
         """
         started = time.monotonic()
         deadline = Deadline.after(self._deadline_seconds)
         work_deadline = Deadline(deadline.at - REPORT_RESERVE_SECONDS)
         outcome = JobOutcome()
-        reporter = _Reporter(job, self._events, self._ledger, outcome, first_delivery=first_delivery)
+        reporter = _Reporter(
+            job,
+            self._events,
+            self._ledger,
+            outcome,
+            deadline=deadline,
+            http_timeout=self._http_timeout,
+            first_delivery=first_delivery,
+        )
         fields = {"request_id": job.request_id, "job_id": job.job_id}
         log("job started", renditions=len(job.renditions), already_reported=len(reporter.already_reported), **fields)
         try:
@@ -163,38 +218,64 @@ class Processor:
                 return outcome
             staged = self._stager.stage(job, work_deadline)
             log("source staged", mimetype=staged.mimetype, size=staged.size, **fields)
-            self._render_all(job, staged, reporter, work_deadline)
+            self._render_all(job, staged, reporter, work_deadline, job_deadline=deadline)
         except RenditionError as error:
             for index in reporter.pending():
                 reporter.failed(index, error)
         except Exception as exc:
-            log("job error", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}", **fields)
+            log("job error", level=logging.ERROR, error=_describe(exc), **fields)
             for index in reporter.pending():
                 reporter.failed(index, GenericError("the worker failed unexpectedly"))
         finally:
-            try:
-                self._stager.remove(job)
-            except Exception as exc:  # the lifecycle rule removes what cleanup could not
-                log("cleanup failed", level=logging.WARNING, error=f"{type(exc).__name__}: {exc}", **fields)
+            self._remove(job, fields, deadline=deadline)
         log(
             "job finished",
             created=outcome.created,
             failed=outcome.failed,
+            undelivered=len(reporter.undelivered),
             seconds=round(time.monotonic() - started, 3),
             **fields,
         )
+        if reporter.undelivered:
+            raise EventsUndelivered(reporter.undelivered)
         return outcome
 
     def fail_job(self, job: Job, message: str) -> JobOutcome:
-        """Report every rendition of a job that cannot be processed (poison queue) as failed, and clean up."""
+        """Report every rendition of a job that cannot be processed (poison queue) and has no event yet as failed,
+        and clean up. Never raises: what cannot be done is logged (the lifecycle rule removes what is left)."""
         outcome = JobOutcome()
-        reporter = _Reporter(job, self._events, self._ledger, outcome, first_delivery=False)
-        for index in reporter.pending():
-            reporter.failed(index, GenericError(message))
-        self._stager.remove(job)
+        fields = {"request_id": job.request_id, "job_id": job.job_id}
+        undelivered: list[int] = []
+        deadline = Deadline.after(self._deadline_seconds)
+        try:
+            reporter = _Reporter(
+                job,
+                self._events,
+                self._ledger,
+                outcome,
+                deadline=deadline,
+                http_timeout=self._http_timeout,
+                first_delivery=False,
+            )
+            for index in reporter.pending():
+                reporter.failed(index, GenericError(message))
+            undelivered = reporter.undelivered
+        except Exception as exc:
+            log("poison report error", level=logging.ERROR, error=_describe(exc), **fields)
+        self._remove(job, fields, deadline=deadline)
+        if undelivered:  # nothing comes after the poison queue: say so, for the operator
+            log("events lost", level=logging.ERROR, undelivered=len(undelivered), **fields)
         return outcome
 
-    def _render_all(self, job: Job, staged: StagedSource, reporter: _Reporter, deadline: Deadline) -> None:
+    def _remove(self, job: Job, fields: dict[str, object], *, deadline: Deadline) -> None:
+        try:
+            self._stager.remove(job, timeout=_after_deadline(deadline, CLEANUP_SECONDS, longest=self._http_timeout))
+        except Exception as exc:  # the lifecycle rule removes what cleanup could not
+            log("cleanup failed", level=logging.WARNING, error=_describe(exc), **fields)
+
+    def _render_all(
+        self, job: Job, staged: StagedSource, reporter: _Reporter, deadline: Deadline, *, job_deadline: Deadline
+    ) -> None:
         cancelled = threading.Event()
         pool = ThreadPoolExecutor(max_workers=min(self._concurrency, len(job.renditions)), thread_name_prefix="render")
         try:
@@ -214,6 +295,10 @@ class Processor:
                         futures[future],
                         GenericError(f"processing timed out for the rendition after {seconds:g} seconds"),
                     )
+                # A rendition delivered just before the work deadline may still be sending its event: wait for it
+                # (its retries end at the job's deadline, plus one last short attempt), so that the job's outcome
+                # says whether it was delivered.
+                wait(pending, timeout=job_deadline.remaining() + LAST_ATTEMPT_SECONDS)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
@@ -293,5 +378,17 @@ class Processor:
         except RenditionError as error:
             reporter.failed(index, error)
         except Exception as exc:
-            log("rendition error", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}", **context)
+            log("rendition error", level=logging.ERROR, error=_describe(exc), **context)
             reporter.failed(index, GenericError("the worker failed unexpectedly"))
+
+
+def _describe(exc: BaseException) -> str:
+    """An exception for a log line: the worker's own message, else its type and text (redacted by `log`)."""
+    message = getattr(exc, "message", None)
+    return message if isinstance(message, str) else f"{type(exc).__name__}: {exc}"
+
+
+def _after_deadline(deadline: Deadline, at_least: float, *, longest: float) -> float:
+    """A storage call's timeout: what is left of the job's deadline (at most `longest`, the HTTP timeout), and
+    `at_least` once it is (nearly) over."""
+    return max(at_least, min(longest, deadline.remaining()))

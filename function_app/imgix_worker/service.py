@@ -56,7 +56,9 @@ class Worker:
         http = http_client(
             timeout=settings.http_timeout_seconds,
             ca_bundle=settings.tls_ca_bundle,
-            max_connections=max(8, settings.render_concurrency * 4),
+            # Every job the host runs at once streams RENDER_CONCURRENCY renditions: too small a pool would turn
+            # load into PoolTimeouts, reported as spurious timeouts.
+            max_connections=settings.host_limits.http_connections(settings.render_concurrency),
         )
         container = _source_container(settings)
         stager = Stager(
@@ -109,14 +111,17 @@ class Worker:
         self.close()
 
     def process_message(self, message: str | bytes, *, dequeue_count: int | None = None) -> JobOutcome:
-        """Process one `jobs` queue message (`dequeue_count` as the queue reports it, when known)."""
+        """Process one `jobs` queue message (`dequeue_count` as the queue reports it, when known).
+
+        :raises EventsUndelivered: some events never reached the ingress; the host must retry the message.
+        """
         job = _readable(message)
         if job is None:
             return JobOutcome()
         return self.processor.process(job, first_delivery=dequeue_count == 1)
 
     def fail_message(self, message: str | bytes) -> JobOutcome:
-        """Handle one `jobs-poison` message: every rendition gets `rendition_failed`."""
+        """Handle one `jobs-poison` message: every rendition not yet reported gets `rendition_failed`. Never raises."""
         job = _readable(message)
         if job is None:
             return JobOutcome()

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .errors import SettingsError
+from .host_limits import HostLimits
 from .redaction import Secret, register_secret
 
 __all__ = ["HOST_STORAGE_SETTINGS", "SETTINGS", "HostStorage", "Setting", "Settings"]
@@ -94,7 +95,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_SOURCE_BYTES", str(IMGIX_MAX_SOURCE_BYTES), doc="largest source (imgix takes at most 500 MB)"),
     Setting("MAX_RENDITION_BYTES", str(1024 * 1024 * 1024), doc="largest rendition accepted from imgix"),
     Setting("RENDER_CONCURRENCY", "4", doc="renditions of one job processed in parallel"),
-    Setting("JOB_DEADLINE_SECONDS", "300", doc="per-job budget; unfinished renditions fail before it"),
+    Setting(
+        "JOB_DEADLINE_SECONDS",
+        "300",
+        doc="per-job budget; unfinished renditions fail before it (at most functionTimeout - 30 s)",
+    ),
     Setting("HTTP_TIMEOUT_SECONDS", "60", doc="timeout of one HTTP exchange"),
     Setting("TLS_CA_BUNDLE", "", doc="local runs only: extra CA file to trust (the local platform's CA)"),
 )
@@ -168,6 +173,7 @@ class Settings:
     job_deadline_seconds: int
     http_timeout_seconds: int
     tls_ca_bundle: str
+    host_limits: HostLimits  # host.json's limits (and their app-setting overrides) the settings must fit in
 
     @property
     def local_run(self) -> bool:
@@ -253,6 +259,10 @@ class Settings:
         if billable not in ("true", "false"):
             raise SettingsError("IMGIX_ALLOW_BILLABLE", "must be true or false")
 
+        deadline = _int("JOB_DEADLINE_SECONDS", raw["JOB_DEADLINE_SECONDS"], minimum=5, maximum=3600)
+        host_limits = HostLimits.load(environ)
+        host_limits.check_job_deadline(deadline)
+
         for setting in SETTINGS:
             if setting.secret:
                 register_secret(raw[setting.name])
@@ -281,7 +291,8 @@ class Settings:
             ),
             max_rendition_bytes=_int("MAX_RENDITION_BYTES", raw["MAX_RENDITION_BYTES"], minimum=1, maximum=5 << 30),
             render_concurrency=_int("RENDER_CONCURRENCY", raw["RENDER_CONCURRENCY"], minimum=1, maximum=64),
-            job_deadline_seconds=_int("JOB_DEADLINE_SECONDS", raw["JOB_DEADLINE_SECONDS"], minimum=5, maximum=3600),
+            job_deadline_seconds=deadline,
             http_timeout_seconds=_int("HTTP_TIMEOUT_SECONDS", raw["HTTP_TIMEOUT_SECONDS"], minimum=1, maximum=600),
             tls_ca_bundle=raw["TLS_CA_BUNDLE"],
+            host_limits=host_limits,
         )

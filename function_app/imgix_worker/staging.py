@@ -129,13 +129,15 @@ class Stager:
             )
         return StagedSource(blob_name=name, mimetype=kind, size=size)
 
-    def remove(self, job: Job) -> None:
-        """Delete the job's staged source; a missing blob is fine (the lifecycle rule is the backstop)."""
+    def remove(self, job: Job, *, timeout: float | None = None) -> None:
+        """Delete the job's staged source within `timeout` seconds (the client's when None); a missing blob is fine
+        (the lifecycle rule is the backstop)."""
         from azure.core.exceptions import ResourceNotFoundError
 
+        limits = {} if timeout is None else {"connection_timeout": min(10.0, timeout), "read_timeout": timeout}
         with translate_errors("deleting the staged source"):
             try:
-                self._container.delete_blob(self.blob_name(job), delete_snapshots="include")
+                self._container.delete_blob(self.blob_name(job), delete_snapshots="include", **limits)
             except ResourceNotFoundError:
                 pass
 

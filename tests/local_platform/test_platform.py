@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from imgix_worker.settings import Settings
 from local_platform.paths import ROOT
 from local_platform.platform import LocalPlatform
 
@@ -31,6 +34,13 @@ def test_a_job_through_the_relay_and_a_clean_stop(tmp_path: Path) -> None:
         for key in ("WORKER_URL", "RENDERER_URL", "EVENTS_URL", "ORG_ID", "AZURE_STORAGE_CONNECTION_STRING"):
             assert env[key]
         assert env["WORKER_URL"].startswith("https://localhost:") and "/relay" in env["WORKER_URL"]
+        # `func start` with function_app/local.settings.example.json, filled in from .local/env as the README says,
+        # runs with the very settings the platform's own worker host runs with (and they are valid).
+        example = json.loads((ROOT / "function_app" / "local.settings.example.json").read_text())["Values"]
+        filled = {k: re.sub(r"<(\w+) from \.local/env>", lambda m: env[m.group(1)], v) for k, v in example.items()}
+        del filled["FUNCTIONS_WORKER_RUNTIME"]
+        assert filled == {k: platform.worker_environment[k] for k in filled}
+        assert Settings.from_env(filled).allowed_hosts == (env["ALLOWED_HOSTS"],)
         source = ROOT / "tests" / "cases" / "photo.jpg"
         with platform.asset_compute() as client:
             job = client.process(source, [{"name": "small.png", "fmt": "png", "width": 64}], out_dir=tmp_path / "out")
@@ -65,6 +75,7 @@ def test_up_token_down(tmp_path: Path) -> None:
         values = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
         assert {"WORKER_URL", "RENDERER_URL", "EVENTS_URL", "ORG_ID", "AZURE_STORAGE_CONNECTION_STRING"} <= set(values)
         assert "AccountKey" not in up.stdout  # the connection string is in the file, not printed
+        assert values["IMGIX_SECURE_TOKEN"].strip("'") not in up.stdout
         token = subprocess.run([*run, "token"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
         assert token.stdout.strip().splitlines()[-1].count(".") == 2
     finally:

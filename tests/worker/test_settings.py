@@ -119,7 +119,21 @@ def test_exactly_one_way_to_reach_the_source_account() -> None:
 
 
 def test_every_field_has_a_setting() -> None:
-    fields = set(Settings.__dataclass_fields__) - {"host_storage"}
+    fields = set(Settings.__dataclass_fields__) - {"host_storage", "host_limits"}  # host.json, the host's storage
     names = {s.name.lower() for s in SETTINGS if s.name not in HOST_STORAGE_SETTINGS}
     assert fields == names
     assert set(HOST_STORAGE_SETTINGS) <= {s.name for s in SETTINGS}
+
+
+def test_a_deadline_the_host_would_cut_short_names_both_limits() -> None:
+    """host.json's functionTimeout is 10 min: a job must end 30 s before it, so 570 s is the largest deadline."""
+    assert Settings.from_env({**BASE, "JOB_DEADLINE_SECONDS": "570"}).job_deadline_seconds == 570
+    with pytest.raises(SettingsError, match=r"JOB_DEADLINE_SECONDS: .*functionTimeout \(600 s\) minus 30 s"):
+        Settings.from_env({**BASE, "JOB_DEADLINE_SECONDS": "571"})
+
+
+def test_the_app_setting_override_of_function_timeout_counts() -> None:
+    env = {**BASE, "JOB_DEADLINE_SECONDS": "900", "AzureFunctionsJobHost__functionTimeout": "00:20:00"}
+    assert Settings.from_env(env).host_limits.function_timeout_seconds == 1200
+    with pytest.raises(SettingsError, match="functionTimeout"):
+        Settings.from_env({**env, "AzureFunctionsJobHost__functionTimeout": "00:05:00"})

@@ -1,0 +1,131 @@
+"""Logging as in Azure: every record of every library reaches the host's root handler, and none carries a secret.
+
+The Functions Python worker sets the root logger to INFO and forwards every record to Application Insights; the
+`worker_logs` fixture (conftest) captures the same way, so these tests see what Application Insights would store.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+from urllib.parse import unquote
+
+import pytest
+
+from imgix_worker import logs
+from imgix_worker.logs import LIBRARY_LOGGERS, log
+from local_platform.azurite import Azurite
+from local_platform.paths import ROOT
+
+from .conftest import AZURITE_KEY, JobRunner, image_bytes, leaks, record_text
+
+SAS = "https://aem.blob.core.windows.net/c/a.jpg?sv=2024-11-04&sr=b&sp=r&sig=c2VjcmV0LXNpZ25hdHVyZQ%3D%3D"
+
+
+def test_a_whole_job_leaves_no_credential_in_any_logger(
+    runner: JobRunner, worker_logs: pytest.LogCaptureFixture, azurite: Azurite
+) -> None:
+    renditions = [{"name": "a.png", "fmt": "png", "width": 64}, {"name": "b.jpg", "fmt": "jpg", "width": 32}]
+    body, _ = runner.job(image_bytes(), renditions)
+    headers = runner.headers()
+    token = headers["Authorization"].split(" ", 1)[1]
+    signatures = [unquote(v) for v in re.findall(r"[?&]sig=([^&\"]+)", json.dumps(body))]
+    assert len(signatures) >= 3  # the source and each target are pre-signed
+
+    result = runner.worker.intake.handle("POST", headers, json.dumps(body).encode(), recipe=None)
+    assert result.status == 200 and result.message is not None
+    outcome = runner.worker.process_message(result.message)
+
+    assert outcome.created == 2  # real HTTP all the way: JWKS, staging copy, imgix (signed URLs), targets, events
+    records = worker_logs.records
+    assert logging.getLogger().getEffectiveLevel() == logging.INFO and worker_logs.handler.level == logging.INFO
+    assert {"job accepted", "source staged", "rendition delivered", "event sent"} <= {
+        json.loads(r.getMessage()).get("msg") for r in records if r.name == "imgix_worker"
+    }
+    assert leaks(records, token, *signatures) == []
+    everything = "\n".join(record_text(r) for r in records)
+    assert AZURITE_KEY not in everything and token not in everything
+
+
+@pytest.mark.parametrize("name", [*LIBRARY_LOGGERS, "some.other.library"])
+def test_a_library_record_is_redacted_whichever_logger_makes_it(
+    name: str, worker_logs: pytest.LogCaptureFixture
+) -> None:
+    logger = logging.getLogger(name)
+    logger.warning("Retrying after connection broken: %s (Authorization: Bearer %s)", SAS, "abc.def-ghi")
+    try:
+        raise ValueError(f"bad answer from {SAS}")
+    except ValueError:
+        logger.exception("request to %s failed", SAS)
+    (warning, error) = [r for r in worker_logs.records if r.name == name]
+    assert "sig=**********" in warning.getMessage() and "Bearer **********" in warning.getMessage()
+    assert "c2VjcmV0" not in record_text(warning) + record_text(error)
+    assert error.exc_text is not None and "ValueError: bad answer from" in error.exc_text
+
+
+@pytest.mark.parametrize("name", LIBRARY_LOGGERS)
+def test_url_logging_libraries_are_quiet_below_warning(name: str, worker_logs: pytest.LogCaptureFixture) -> None:
+    logging.getLogger(name).info("HTTP Request: GET %s", SAS)
+    assert not logging.getLogger(name).isEnabledFor(logging.INFO)
+    assert [r for r in worker_logs.records if r.name == name] == []
+
+
+def test_worker_lines_reach_the_root_handler(worker_logs: pytest.LogCaptureFixture) -> None:
+    """Under Azure the host's handler sits on the root logger: a worker line that did not propagate would be lost."""
+    log("probe", job_id="j1")
+    (record,) = [r for r in worker_logs.records if r.name == "imgix_worker"]
+    assert json.loads(record.getMessage())["msg"] == "probe"
+
+
+def test_protect_is_idempotent() -> None:
+    factory = logging.getLogRecordFactory()
+    logs.protect()
+    assert logging.getLogRecordFactory() is factory and getattr(factory, "imgix_redacting", False)
+
+
+def test_the_local_host_logs_every_library_as_one_json_line_each() -> None:
+    """`configure()` (the local host's logging) in a fresh process: root at INFO, every line JSON, redacted."""
+    script = (
+        "import logging\n"
+        "from imgix_worker.logs import configure, log\n"
+        "configure()\n"
+        "log('worker line', job_id='j1')\n"
+        f"logging.getLogger('azure.storage.blob').info('GET %s', {SAS!r})\n"
+        f"logging.getLogger('httpx').warning('HTTP Request: GET %s', {SAS!r})\n"
+        "logging.getLogger('httpx').info('dropped: below WARNING')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "function_app")}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stderr.splitlines()]
+    assert [line["msg"].split(":")[0] for line in lines] == ["worker line", "GET https", "HTTP Request"]
+    assert lines[1]["logger"] == "azure.storage.blob" and lines[1]["level"] == "info"
+    assert "c2VjcmV0" not in done.stderr
+
+
+def test_importing_the_function_app_protects_the_workers_root_handler(worker_env: dict[str, str]) -> None:
+    """As the Functions worker runs it: a handler on the root logger at INFO first, then `function_app` imported."""
+    script = (
+        "import logging, sys\n"
+        "seen = []\n"
+        "class Host(logging.Handler):\n"
+        "    def emit(self, record): seen.append((record.name, self.format(record)))\n"
+        "logging.getLogger().setLevel(logging.INFO)\n"
+        "logging.getLogger().addHandler(Host())\n"
+        "import function_app\n"
+        "from imgix_worker.logs import log\n"
+        "log('worker line')\n"
+        f"logging.getLogger('httpx').info('HTTP Request: GET %s', {SAS!r})\n"
+        f"logging.getLogger('urllib3.connectionpool').warning('Retrying %s', {SAS!r})\n"
+        "for name, text in seen: print(name, text)\n"
+    )
+    env = {**os.environ, **worker_env, "PYTHONPATH": str(ROOT / "function_app")}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split(" ", 1)[0] for line in lines] == ["imgix_worker", "urllib3.connectionpool"], lines
+    assert '"msg": "worker line"' in lines[0] and "sig=**********" in lines[1] and "c2VjcmV0" not in done.stdout
