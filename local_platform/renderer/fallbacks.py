@@ -51,8 +51,10 @@ def fallbacks(params: Mapping[str, str]) -> list[str]:
         notes.append(f"fill={fill}: not available locally, used a solid fill-color")
     for mode in sorted(set(p.items("auto")) & {"enhance", "redeye", "true"}):
         notes.append(f"auto={mode}: not applied locally")
-    if (p.get("cs") or "").lower() in ("srgb", "adobergb1998", "tinysrgb"):
-        notes.append("cs: no colour-space conversion locally, the source's ICC profile is kept")
+    if (p.get("cs") or "").lower() == "adobergb1998":
+        notes.append("cs=adobergb1998: no Adobe RGB output locally, the rendition is sRGB")
+    if (p.get("cs") or "").lower() == "tinysrgb":
+        notes.append("cs=tinysrgb: tagged with LittleCMS's sRGB profile, not imgix's compact one")
     reported: set[str] = set()
     for name in sorted(n for n in p.names() if n in PARAMETERS and n not in IMPLEMENTED):
         family = name.split("-")[0]

@@ -13,7 +13,8 @@ The format is chosen in this order (reference/imgix.md 1.3):
 `q` (0..100) applies to lossy formats; default 75, or 45 with `auto=compress`. `fm` values imgix has but Pillow cannot
 produce here (json, blurhash, jxr, mp4, webm, and avif/jp2 when Pillow lacks the codec) are a 400. JPEG is
 progressive unless `jpg-progressive=false`; `png8` is quantised to 256 colours. EXIF is never copied (imgix strips
-metadata); the ICC profile is kept except with `cs=strip`, or `auto=compress` without `cs=origin`/`cs=srgb`.
+metadata); the ICC profile `colorspace.working()` chose (sRGB, none, or with `cs=origin` an RGB source's own, never
+a CMYK one) is written except with `cs=strip`, or `auto=compress` without `cs=origin`/`cs=srgb`.
 """
 
 from __future__ import annotations
@@ -131,6 +132,11 @@ def choose(params: Params, *, accept: str, source_format: str | None, transparen
     if name is not None and _writable(name):
         return _FORMATS[name]
     return _FORMATS["png" if transparent else "jpg"]
+
+
+def colour_space(params: Params) -> str | None:
+    """The `cs` asked for (a 400 for a value imgix does not know)."""
+    return params.choice("cs", _COLOUR_SPACES)
 
 
 def varies_by_accept(params: Params) -> bool:

@@ -5,6 +5,7 @@ Order of operations (close to imgix's; the module of each step says how it reads
 1. decode: first frame only; the pixel count is checked before any pixel is decoded (decompression bombs → 422);
    a file Pillow cannot identify passes through unchanged unless it claims to be a format Pillow reads (→ 421)
 2. orient: `orient`, else the EXIF orientation                                  (orientation.py)
+   colour: to sRGB through the embedded ICC profile, RGB(A) working mode       (colorspace.py)
 3. rect: cut the source region                                                  (geometry.py)
 4. size: `w`/`h`/`dpr`/`ar`/`fit`/`crop`/`fp-*`, room for `pad`, 8192 px limit  (geometry.py, cropping.py)
 5. adjust: `exp`, `bri`, `gam`, `con`, `sat`, `hue`, `sharp`, `usm`            (adjust.py)
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from local_platform.renderer import adjust, compose, geometry, orientation, output
+from local_platform.renderer import adjust, colorspace, compose, geometry, orientation, output
 from local_platform.renderer.errors import RenderError
 from local_platform.renderer.params import Params
 
@@ -76,7 +77,8 @@ def render(
     animated = getattr(image, "n_frames", 1) > 1
     icc_profile = image.info.get("icc_profile")
 
-    image = _working_mode(orientation.orient(image, p))
+    source = colorspace.working(orientation.orient(image, p), icc_profile, output.colour_space(p))
+    image = source.image
     image = geometry.rect(image, p)
     image = geometry.resize(image, p)
     image = adjust.adjust(image, p)
@@ -93,7 +95,7 @@ def render(
         transparent=compose.is_transparent(image),
         animated=animated,
     )
-    body = output.encode(image, fmt, p, icc_profile=icc_profile)
+    body = output.encode(image, fmt, p, icc_profile=source.icc_profile)
     return Rendered(
         body,
         fmt.content_type,
@@ -135,11 +137,3 @@ def _decode(data: bytes, content_type: str, max_pixels: int) -> Image.Image | No
     except Exception:  # truncated or corrupt pixel data, whatever the decoder raises
         raise RenderError(421, "source image failed verification (corrupt or truncated)") from None
     return image
-
-
-def _working_mode(image: Image.Image) -> Image.Image:
-    """RGB, or RGBA when the source has any transparency (palette transparency included)."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        image = image.convert("I").point(lambda v: v / 256).convert("L")  # 16-bit grey: keep the top 8 bits
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info
-    return image.convert("RGBA" if has_alpha else "RGB")
