@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 
+from local_platform.renderer import faces
 from local_platform.renderer.catalog import PARAMETERS
 from local_platform.renderer.cropping import chain
 from local_platform.renderer.errors import RenderError
@@ -24,7 +25,7 @@ IMPLEMENTED = frozenset({
     "pad-right", "pad-bottom", "bri", "con", "exp", "gam", "sat", "hue", "sharp", "usm", "usmrad", "blur",
     "invert", "monochrome", "sepia", "px", "flip", "rot", "rot-type", "orient", "fm", "q", "auto", "lossless",
     "chromasub", "jpg-progressive", "dpi", "cs", "bg", "mask", "mask-bg", "corner-radius", "fill", "fill-color",
-    "expires",
+    "expires", "faceindex", "facepad",
 })  # fmt: skip
 # Families whose whole meaning is an overlay or service that cannot run locally: one note each.
 _OVERLAYS = {
@@ -68,7 +69,10 @@ def fallbacks(params: Mapping[str, str]) -> list[str]:
 
 
 def _size_notes(p: Params) -> list[str]:
-    notes = []
+    """Face notes, only without OpenCV: with it, a face is looked for as imgix does (none found: the same chain)."""
+    notes: list[str] = []
+    if faces.AVAILABLE:
+        return notes
     if "facearea" in p.items("fit"):
         notes.append(f"fit=facearea: no face detection locally, used fit={fit_mode(p)}")
     modes = chain(p)

@@ -8,7 +8,7 @@ import time
 import pytest
 from PIL import Image
 
-from local_platform.renderer import RenderError, fallbacks, render
+from local_platform.renderer import RenderError, faces, fallbacks, render
 
 from .bombs import png_declaring
 from .images import GREEN, RED, encode, near, quadrants, run
@@ -106,7 +106,7 @@ def test_fallbacks_describe_local_differences() -> None:
         {"fit": "crop", "crop": "faces,entropy", "mark": "https://assets.imgix.net/logo.png", "txt": "hi",
          "trim": "auto", "trim-md": "5", "ixlib": "python-4.0.0", "auto": "enhance,format"}
     )  # fmt: skip
-    assert "crop=faces: no face detection locally, used entropy" in notes
+    assert not any("faces" in n for n in notes)  # OpenCV looks for faces (tests/renderer/test_faces.py)
     assert "mark: remote watermark not fetched locally, ignored" in notes
     assert "txt: text overlay not drawn locally, ignored" in notes
     assert "auto=enhance: not applied locally" in notes
@@ -114,7 +114,8 @@ def test_fallbacks_describe_local_differences() -> None:
     assert not any("ixlib" in n for n in notes)
 
 
-def test_fallbacks_for_faces_without_a_smart_mode_and_for_facearea() -> None:
+def test_fallbacks_for_faces_without_a_smart_mode_and_for_facearea(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(faces, "AVAILABLE", False)  # as where OpenCV is not installed
     assert fallbacks({"fit": "crop", "crop": "faces"}) == ["crop=faces: no face detection locally, used a centred crop"]
     assert fallbacks({"fit": "crop", "crop": "faces,top"}) == ["crop=faces: no face detection locally, used top anchor"]
     assert "fit=facearea: no face detection locally, used fit=fill" in fallbacks({"fit": "facearea,fill"})
