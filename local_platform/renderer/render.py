@@ -11,6 +11,7 @@ Order of operations (close to imgix's; the module of each step says how it reads
 5. adjust: `exp`, `bri`, `gam`, `con`, `sat`, `hue`, `sharp`, `usm`            (adjust.py)
 6. stylize: `px`, `blur`, `monochrome`, `sepia`, `invert`                      (adjust.py)
 7. rotate and flip: `rot`/`rot-type`, `flip`                                    (orientation.py)
+   overlays: `blend`, `mark` (images from the source or `~text`), then `txt`    (overlays.py, text.py)
 8. mask: `mask=ellipse|corners`, `corner-radius`, `mask-bg`                     (compose.py)
 9. pad, then bg: `pad*`, `bg`                                                   (compose.py)
 10. output: format and quality, `auto=format,compress`                          (output.py)
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from local_platform.renderer import adjust, colorspace, compose, geometry, orientation, output
+from local_platform.renderer import adjust, colorspace, compose, geometry, orientation, output, overlays, text
 from local_platform.renderer.errors import RenderError
 from local_platform.renderer.params import Params
 
@@ -61,10 +62,12 @@ def render(
     accept: str = "",
     content_type: str = "",
     max_pixels: int = MAX_PIXELS,
+    fetch: overlays.Fetch | None = None,
 ) -> Rendered:
     """Render `data` (the source file) for imgix `params` (decoded query parameters).
 
-    `accept` is the request's Accept header (for `auto=format`); `content_type` the source's stored type.
+    `accept` is the request's Accept header (for `auto=format`); `content_type` the source's stored type; `fetch`
+    reads another file of the same source by its path, for `mark`/`blend` images (without it they are left out).
     Raises RenderError: 400 invalid parameter value, 421 corrupt image, 422 image over `max_pixels`.
     """
     p = Params(params)
@@ -84,6 +87,7 @@ def render(
     image = adjust.adjust(image, p)
     image = adjust.stylize(image, p)
     image = orientation.flip(orientation.rotate(image, p), p)
+    image = text.draw_txt(overlays.apply(image, p, fetch), p)
     image = compose.mask(image, p)
     image = compose.background(compose.pad(image, p), p)
     image = geometry.cap(image)

@@ -107,8 +107,8 @@ def test_fallbacks_describe_local_differences() -> None:
          "trim": "auto", "trim-md": "5", "ixlib": "python-4.0.0", "auto": "enhance,format"}
     )  # fmt: skip
     assert not any("faces" in n for n in notes)  # OpenCV looks for faces (tests/renderer/test_faces.py)
-    assert "mark: remote watermark not fetched locally, ignored" in notes
-    assert "txt: text overlay not drawn locally, ignored" in notes
+    assert "mark: an image at another host, not fetched locally, left out" in notes
+    assert not any(n.startswith("txt") for n in notes)  # drawn with Pillow's font (tests/renderer/test_overlays.py)
     assert "auto=enhance: not applied locally" in notes
     assert sum("trim" in n for n in notes) == 1
     assert not any("ixlib" in n for n in notes)
