@@ -5,12 +5,13 @@ has any transparency) in sRGB, and says which ICC profile the output may carry:
 
 * a source with an embedded ICC profile (CMYK, Adobe RGB, Display P3, grey...) is converted through it to sRGB with
   LittleCMS (Pillow's ImageCms), and the output carries an sRGB profile;
-* a CMYK source without one is converted through a modelled coated-paper CMYK profile (`cmyk_profile.py` says why
+* a CMYK source without one is converted through a modelled coated-paper CMYK profile (`icc_profiles.py` says why
   not a standard one), and the output carries an sRGB profile;
 * an untagged RGB or grey source is taken as sRGB and the output carries no profile (as before: nothing to say);
 * `cs=origin` keeps an RGB source's own pixels and profile (imgix's "keep the origin colour space"); a CMYK or grey
   source is still converted, since an RGB file cannot carry a CMYK or grey profile. `cs=srgb` (and `tinysrgb`,
-  imgix's compact sRGB profile) always tags the output sRGB. `cs=strip` and `auto=compress` drop the profile when
+  imgix's compact sRGB profile) always tags the output sRGB; `cs=adobergb1998` converts the finished image to
+  Adobe RGB (1998) and tags it so (`for_output`). `cs=strip` and `auto=compress` drop the profile when
   the output is written (`output.py`), after the pixels are already sRGB.
 
 So an output never carries the source's CMYK profile. 16-bit grey keeps its top 8 bits (imgix's outputs are 8-bit);
@@ -27,9 +28,9 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageCms
 
-from local_platform.renderer.cmyk_profile import coated_cmyk
+from local_platform.renderer.icc_profiles import adobe_rgb, coated_cmyk
 
-__all__ = ["Working", "srgb_profile", "working"]
+__all__ = ["Working", "for_output", "srgb_profile", "working"]
 
 # ICC colour-space signatures for the pixel modes a profile can apply to.
 _SPACES = {"RGB": "RGB", "L": "GRAY", "CMYK": "CMYK"}
@@ -122,3 +123,17 @@ def working(image: Image.Image, icc_profile: bytes | None, cs: str | None = None
         rgb.putalpha(alpha)
     rgb.info.pop("icc_profile", None)  # Pillow's writers fall back to it: only `out_profile` may be written
     return Working(rgb, out_profile)
+
+
+def for_output(image: Image.Image, icc_profile: bytes | None, cs: str | None) -> tuple[Image.Image, bytes | None]:
+    """The finished sRGB image in the output colour space: Adobe RGB (1998) with `cs=adobergb1998`, else as it is."""
+    if cs != "adobergb1998":
+        return image, icc_profile
+    colour, alpha = (image.convert("RGB"), image.getchannel("A")) if image.mode == "RGBA" else (image, None)
+    target = ImageCms.ImageCmsProfile(io.BytesIO(adobe_rgb()))
+    converted = ImageCms.profileToProfile(colour.convert("RGB"), _srgb(), target, outputMode="RGB")
+    assert converted is not None  # profileToProfile returns None only with inPlace=True
+    if alpha is not None:
+        converted.putalpha(alpha)
+    converted.info.pop("icc_profile", None)
+    return converted, adobe_rgb()

@@ -57,8 +57,6 @@ def fallbacks(params: Mapping[str, str]) -> list[str]:
         notes.append(f"fill={fill}: not available locally, used a solid fill-color")
     for mode in sorted(set(p.items("auto")) & {"enhance", "redeye", "true"}):
         notes.append(f"auto={mode}: not applied locally")
-    if (p.get("cs") or "").lower() == "adobergb1998":
-        notes.append("cs=adobergb1998: no Adobe RGB output locally, the rendition is sRGB")
     if (p.get("cs") or "").lower() == "tinysrgb":
         notes.append("cs=tinysrgb: tagged with LittleCMS's sRGB profile, not imgix's compact one")
     notes += _overlay_notes(p)

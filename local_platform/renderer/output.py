@@ -151,7 +151,8 @@ def encode(image: Image.Image, fmt: Format, params: Params, *, icc_profile: byte
     if fmt.lossy:
         options["quality"] = quality
     cs = params.choice("cs", _COLOUR_SPACES)
-    if icc_profile and cs != "strip" and ("compress" not in modes or cs in ("origin", "srgb")):
+    # Adobe RGB pixels need their profile, even with auto=compress.
+    if icc_profile and cs != "strip" and ("compress" not in modes or cs in ("origin", "srgb", "adobergb1998")):
         options["icc_profile"] = icc_profile
     dpi = params.get("dpi")
     if dpi is not None and fmt.pillow in ("JPEG", "PNG"):

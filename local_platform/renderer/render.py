@@ -78,9 +78,7 @@ def render(
     output.requested(p)  # a bad `fm`/`auto` is a 400 before any work
     source_format = image.format
     animated = getattr(image, "n_frames", 1) > 1
-    icc_profile = image.info.get("icc_profile")
-
-    source = colorspace.working(orientation.orient(image, p), icc_profile, output.colour_space(p))
+    source = colorspace.working(orientation.orient(image, p), image.info.get("icc_profile"), output.colour_space(p))
     image = source.image
     image = geometry.rect(image, p)
     image = geometry.resize(image, p)
@@ -99,7 +97,8 @@ def render(
         transparent=compose.is_transparent(image),
         animated=animated,
     )
-    body = output.encode(image, fmt, p, icc_profile=source.icc_profile)
+    image, icc_profile = colorspace.for_output(image, source.icc_profile, output.colour_space(p))
+    body = output.encode(image, fmt, p, icc_profile=icc_profile)
     return Rendered(
         body,
         fmt.content_type,

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image, ImageCms, ImageDraw
 
 from local_platform.renderer import render
-from local_platform.renderer.cmyk_profile import cmyk_profile, coated_cmyk
 from local_platform.renderer.colorspace import srgb_profile
+from local_platform.renderer.icc_profiles import adobe_rgb, cmyk_profile, coated_cmyk
 
 from .images import encode, run
 
@@ -60,35 +60,6 @@ def profile_space(data: bytes) -> tuple[str, str] | None:
         return None
     profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
     return profile.profile.xcolor_space.strip(), ImageCms.getProfileDescription(profile).strip()
-
-
-def adobe_rgb() -> bytes:
-    """A matrix/TRC RGB profile with Adobe RGB (1998) primaries (D50-adapted colorants, gamma 563/256)."""
-
-    def xyz(values: tuple[float, float, float]) -> bytes:
-        return b"XYZ \0\0\0\0" + b"".join(struct.pack(">i", round(v * 65536)) for v in values)
-
-    curve = b"curv\0\0\0\0" + struct.pack(">IH", 1, 563) + b"\0\0"
-    description = b"Adobe RGB (1998) compatible (test)\0"
-    tags = [
-        (b"desc", b"desc\0\0\0\0" + struct.pack(">I", len(description)) + description + b"\0" * 78),
-        (b"cprt", b"text\0\0\0\0test\0"),
-        (b"wtpt", xyz((0.9642, 1.0, 0.8249))),
-        (b"rXYZ", xyz((0.6097, 0.3111, 0.0195))),
-        (b"gXYZ", xyz((0.2053, 0.6257, 0.0609))),
-        (b"bXYZ", xyz((0.1492, 0.0632, 0.7446))),
-        (b"rTRC", curve),
-        (b"gTRC", curve),
-        (b"bTRC", curve),
-    ]
-    offset = 128 + 4 + 12 * len(tags)
-    directory, body = b"", b""
-    for signature, data in tags:
-        directory += signature + struct.pack(">2I", offset + len(body), len(data))
-        body += data + b"\0" * (-len(data) % 4)
-    header = struct.pack(">I", offset + len(body)) + b"\0" * 4 + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ "
-    header += b"\0" * 12 + b"acsp" + b"\0" * 24 + b"\0" * 4 + xyz((0.9642, 1.0, 0.8249))[8:]
-    return header + b"\0" * (128 - len(header)) + struct.pack(">I", len(tags)) + directory + body
 
 
 # --- CMYK ---
@@ -162,6 +133,22 @@ def test_untagged_rgb_stays_as_it_is_and_untagged_unless_cs_srgb() -> None:
     assert centres(Image.open(io.BytesIO(plain.body)), 2) == [(0, 255, 0), (200, 150, 100)]
     assert profile_space(plain.body) is None
     assert Image.open(io.BytesIO(render(data, {"cs": "srgb"}).body)).info["icc_profile"] == srgb_profile()
+
+
+def test_cs_adobergb1998_converts_the_rendition_to_adobe_rgb_and_tags_it() -> None:
+    colours = [(255, 0, 0), (0, 200, 0), (128, 128, 128)]
+    source = patches("RGB", colours)
+    for params in ({"cs": "adobergb1998", "fm": "png"}, {"cs": "adobergb1998", "auto": "compress"}):
+        result = render(encode(source), params)
+        got = centres(Image.open(io.BytesIO(result.body)), len(colours))
+        expected = ImageCms.profileToProfile(
+            source, ImageCms.createProfile("sRGB"), ImageCms.ImageCmsProfile(io.BytesIO(adobe_rgb()))
+        )
+        assert expected is not None
+        assert worst(got, centres(expected, len(colours))) <= (2 if params.get("fm") else 6)
+        assert got[0][0] < 230  # sRGB red is inside Adobe RGB's gamut: no longer at its edge
+        space = profile_space(result.body)
+        assert space is not None and "Adobe RGB" in space[1]
 
 
 def test_an_unreadable_profile_is_dropped_not_copied() -> None:

@@ -1,16 +1,18 @@
-"""A CMYK ICC profile built here, for CMYK sources that embed none: `coated_cmyk()`.
+"""ICC profiles the renderer builds itself: `coated_cmyk()` for untagged CMYK sources, `adobe_rgb()` for
+`cs=adobergb1998`. Both are made here because no freely licensed file of them can be installed by CI.
 
-imgix converts an untagged CMYK image through a standard CMYK profile. No freely licensed one can be installed
-from the registries CI uses: PyPI and npm have none, Debian's free `icc-profiles-free` and `colord-data` hold no
-CMYK profile, and Ghostscript's `default_cmyk.icc` is AGPL and apt-only. Pillow's own CMYK->RGB conversion is
-naive (100% cyan becomes (0, 255, 255), far from any press). So the renderer builds a small ICC v2 profile
-(CMYK -> Lab lookup table, `A2B0`) from a printing model instead: the Yule-Nielsen modified spectral-free
-Neugebauer model over the 16 overprints of four process inks whose solids have the sRGB colours of coated paper
-(ISO 12647-2 / FOGRA39 solids), paper white as media white. It is close to a press profile where the inks are
-solid and an approximation in the mixes; it is built once per process (about 40 KB, never written to disk).
+CMYK: imgix converts an untagged CMYK image through a standard CMYK profile. No freely licensed one can be
+installed from the registries CI uses: PyPI and npm have none, Debian's free `icc-profiles-free` and `colord-data`
+hold no CMYK profile, and Ghostscript's `default_cmyk.icc` is AGPL and apt-only. Pillow's own CMYK->RGB conversion
+is naive (100% cyan becomes (0, 255, 255), far from any press). So the renderer builds a small ICC v2 profile
+(CMYK -> Lab lookup table, `A2B0`) from a printing model instead: the Yule-Nielsen modified Neugebauer model over
+the 16 overprints of four process inks whose solids have the sRGB colours of coated paper (ISO 12647-2 / FOGRA39
+solids), paper white as media white. It is close to a press profile where the inks are solid and an approximation
+in the mixes; it is built once per process (about 40 KB, never written to disk). `cmyk_profile(inks, ...)` builds
+the same kind of profile for other inks (tests embed such a profile in a source to check that it wins).
 
-`cmyk_profile(inks, ...)` builds the same kind of profile for other inks (tests embed such a profile in a source
-to check that an embedded profile wins over this default).
+Adobe RGB (1998): a matrix/TRC profile from the colour space's published primaries (D50-adapted colorants) and
+its 563/256 gamma; LittleCMS builds only sRGB, Lab and XYZ profiles itself.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import itertools
 import struct
 from collections.abc import Sequence
 
-__all__ = ["COATED_INKS", "cmyk_profile", "coated_cmyk"]
+__all__ = ["COATED_INKS", "adobe_rgb", "cmyk_profile", "coated_cmyk"]
 
 RGB8 = tuple[int, int, int]
 
@@ -116,25 +118,20 @@ def _tag_lut16(clut: bytes) -> bytes:
     )
 
 
-def cmyk_profile(inks: Sequence[RGB8], description: str) -> bytes:
-    """An ICC v2 output profile (CMYK data, Lab PCS, `A2B0` only) for four inks given as sRGB solids."""
-    tags = [
-        (b"desc", _tag_desc(description)),
-        (b"cprt", _tag_text("No copyright, use freely (aem-imgix-renditions)")),
-        (b"wtpt", _tag_xyz(_D50)),
-        (b"A2B0", _tag_lut16(_table(inks))),
-    ]
+def _profile(device_class: bytes, space: bytes, pcs: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
+    """An ICC v2.4 profile: the 128-byte header, the tag table and the tags (4-byte aligned)."""
     offset = 128 + 4 + 12 * len(tags)
     directory, data = b"", b""
     for signature, body in tags:
         directory += signature + struct.pack(">2I", offset + len(data), len(body))
         data += body + b"\0" * (-len(body) % 4)
-    size = offset + len(data)
     header = (
-        struct.pack(">I", size)
+        struct.pack(">I", offset + len(data))
         + b"\0" * 4  # preferred CMM: any
         + struct.pack(">I", 0x02400000)  # version 2.4
-        + b"prtrCMYKLab "
+        + device_class
+        + space
+        + pcs
         + struct.pack(">6H", 2025, 1, 1, 0, 0, 0)
         + b"acsp"
         + b"\0" * 24  # platform, flags, manufacturer, model, attributes
@@ -142,8 +139,36 @@ def cmyk_profile(inks: Sequence[RGB8], description: str) -> bytes:
         + _tag_xyz(_D50)[8:]
         + b"\0" * 4  # creator
     )
-    header += b"\0" * (128 - len(header))
-    return header + struct.pack(">I", len(tags)) + directory + data
+    return header + b"\0" * (128 - len(header)) + struct.pack(">I", len(tags)) + directory + data
+
+
+def cmyk_profile(inks: Sequence[RGB8], description: str) -> bytes:
+    """An ICC output profile (CMYK data, Lab PCS, `A2B0` only) for four inks given as sRGB solids."""
+    tags = [
+        (b"desc", _tag_desc(description)),
+        (b"cprt", _tag_text("No copyright, use freely (aem-imgix-renditions)")),
+        (b"wtpt", _tag_xyz(_D50)),
+        (b"A2B0", _tag_lut16(_table(inks))),
+    ]
+    return _profile(b"prtr", b"CMYK", b"Lab ", tags)
+
+
+@functools.cache
+def adobe_rgb() -> bytes:
+    """A display profile with Adobe RGB (1998)'s primaries, white (D65, adapted to D50) and gamma 563/256."""
+    curve = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, 563) + b"\0\0"  # one u8Fixed8 gamma: 2.19921875
+    tags = [
+        (b"desc", _tag_desc("Adobe RGB (1998) compatible (aem-imgix-renditions)")),
+        (b"cprt", _tag_text("No copyright, use freely (aem-imgix-renditions)")),
+        (b"wtpt", _tag_xyz(_D50)),
+        (b"rXYZ", _tag_xyz((0.6097, 0.3111, 0.0195))),
+        (b"gXYZ", _tag_xyz((0.2053, 0.6257, 0.0609))),
+        (b"bXYZ", _tag_xyz((0.1492, 0.0632, 0.7446))),
+        (b"rTRC", curve),
+        (b"gTRC", curve),
+        (b"bTRC", curve),
+    ]
+    return _profile(b"mntr", b"RGB ", b"XYZ ", tags)
 
 
 @functools.cache
