@@ -4,7 +4,7 @@
 greyscale copy at most 640 px on its longer side (Haar detection is scale-invariant; this keeps it fast), with
 the frontal-face cascade that ships inside `opencv-python-headless` 4.x (5.x no longer bundles cascades). A face
 smaller than 1/20 of the shorter side is ignored, as imgix ignores background faces. When OpenCV is not installed
-`AVAILABLE` is False and no face is ever found, so `crop=faces` moves on along its chain and `fit=facearea` to its
+`available()` is False and no face is ever found, so `crop=faces` moves on along its chain and `fit=facearea` to its
 fallback (reported by `fallbacks()`).
 """
 
@@ -18,37 +18,38 @@ from PIL import Image
 from local_platform.renderer.errors import RenderError
 from local_platform.renderer.params import Params
 
-__all__ = ["AVAILABLE", "Box", "area", "detect", "group"]
+__all__ = ["Box", "area", "available", "detect", "group"]
 
 Box = tuple[float, float, float, float]
 _SIDE = 640
 _MIN_FRACTION = 1 / 20
 
-try:  # a development dependency (root requirements.txt): the renderer still runs without it
-    import cv2
-    import numpy as np
-except ImportError:  # pragma: no cover - exercised only where OpenCV is missing
-    cv2 = None
-    np = None
 _CASCADE = "haarcascade_frontalface_default.xml"
 
 
 @functools.cache
 def _classifier() -> Any | None:
-    if cv2 is None:
+    """The cascade, loaded on first use (importing OpenCV takes a fifth of a second); None without OpenCV."""
+    try:  # a development dependency (root requirements.txt): the renderer still runs without it
+        import cv2
+    except ImportError:
         return None
     classifier = cv2.CascadeClassifier(cv2.data.haarcascades + _CASCADE)
     return None if classifier.empty() else classifier
 
 
-AVAILABLE = _classifier() is not None
+def available() -> bool:
+    """Whether faces can be looked for here (OpenCV and its bundled cascade are installed)."""
+    return _classifier() is not None
 
 
 def detect(image: Image.Image) -> list[Box]:
     """The faces in `image`, largest first (empty without OpenCV or when none is found)."""
     classifier = _classifier()
-    if classifier is None or np is None:
+    if classifier is None:
         return []
+    import numpy as np  # installed with OpenCV
+
     scale = min(1.0, _SIDE / max(image.size))
     small = image.convert("L").resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
     smallest = max(12, round(min(small.size) * _MIN_FRACTION))

@@ -94,7 +94,7 @@ def _overlay_notes(p: Params) -> list[str]:
 def _size_notes(p: Params) -> list[str]:
     """Face notes, only without OpenCV: with it, a face is looked for as imgix does (none found: the same chain)."""
     notes: list[str] = []
-    if faces.AVAILABLE:
+    if faces.available():
         return notes
     if "facearea" in p.items("fit"):
         notes.append(f"fit=facearea: no face detection locally, used fit={fit_mode(p)}")

@@ -17,7 +17,7 @@ from local_platform.renderer.params import Params
 
 from .images import encode, quadrants, run
 
-pytestmark = pytest.mark.skipif(not faces.AVAILABLE, reason="opencv-python-headless is not installed")
+pytestmark = pytest.mark.skipif(not faces.available(), reason="opencv-python-headless is not installed")
 
 PORTRAIT = SAMPLES_DIR / "portrait-landscape.jpg"
 

@@ -115,7 +115,7 @@ def test_fallbacks_describe_local_differences() -> None:
 
 
 def test_fallbacks_for_faces_without_a_smart_mode_and_for_facearea(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(faces, "AVAILABLE", False)  # as where OpenCV is not installed
+    monkeypatch.setattr(faces, "available", lambda: False)  # as where OpenCV is not installed
     assert fallbacks({"fit": "crop", "crop": "faces"}) == ["crop=faces: no face detection locally, used a centred crop"]
     assert fallbacks({"fit": "crop", "crop": "faces,top"}) == ["crop=faces: no face detection locally, used top anchor"]
     assert "fit=facearea: no face detection locally, used fit=fill" in fallbacks({"fit": "facearea,fill"})
