@@ -50,8 +50,8 @@ def fallbacks(params: Mapping[str, str]) -> list[str]:
     with contextlib.suppress(RenderError):  # an invalid value is a 400, not a fallback
         notes += _size_notes(p)
     mask = (p.get("mask") or "").lower()
-    if mask and mask not in ("ellipse", "corners"):
-        notes.append("mask: mask image not fetched locally, ignored")
+    if mask and mask not in ("ellipse", "corners") and not is_local(mask):
+        notes.append("mask: an image at another host, not fetched locally, left out")
     fill = (p.get("fill") or "").lower()
     if fill in ("gen", "generative", "gradient"):
         notes.append(f"fill={fill}: not available locally, used a solid fill-color")

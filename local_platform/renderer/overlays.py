@@ -25,14 +25,14 @@ from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageChops, ImageOps
 
 from local_platform.renderer import text
 from local_platform.renderer.colors import parse_color
 from local_platform.renderer.errors import RenderError
 from local_platform.renderer.params import Params, parse_query
 
-__all__ = ["BLEND_MODES", "Fetch", "apply", "is_local"]
+__all__ = ["BLEND_MODES", "Fetch", "apply", "is_local", "mask_image"]
 
 Fetch = Callable[[str], bytes]  # a path in the imgix source -> the file's bytes (RenderError 404 when missing)
 BLEND_MODES = (
@@ -242,3 +242,14 @@ def _mix(mode: str, b: np.ndarray, s: np.ndarray) -> np.ndarray:
     if mode == "color":
         return _set_lum(s, _lum(b))
     return _set_lum(b, _lum(s))  # luminosity
+
+
+def mask_image(params: Params, fetch: Fetch | None) -> Image.Image | None:
+    """`mask=<path>` as the grey shape `compose.mask` applies: luminance times alpha; None for ellipse/corners."""
+    reference = params.get("mask")
+    if reference is None or reference.lower() in ("ellipse", "corners"):
+        return None
+    shape = _load("mask", reference, fetch)
+    if shape is None:
+        return None
+    return ImageChops.multiply(shape.convert("L"), shape.getchannel("A"))

@@ -12,7 +12,7 @@ Order of operations (close to imgix's; the module of each step says how it reads
 6. stylize: `px`, `blur`, `monochrome`, `sepia`, `invert`                      (adjust.py)
 7. rotate and flip: `rot`/`rot-type`, `flip`                                    (orientation.py)
    overlays: `blend`, `mark` (images from the source or `~text`), then `txt`    (overlays.py, text.py)
-8. mask: `mask=ellipse|corners`, `corner-radius`, `mask-bg`                     (compose.py)
+8. mask: `mask=ellipse|corners|<image path>`, `corner-radius`, `mask-bg`        (compose.py)
 9. pad, then bg: `pad*`, `bg`                                                   (compose.py)
 10. output: format and quality, `auto=format,compress`                          (output.py)
 """
@@ -86,7 +86,7 @@ def render(
     image = adjust.stylize(image, p)
     image = orientation.flip(orientation.rotate(image, p), p)
     image = text.draw_txt(overlays.apply(image, p, fetch), p)
-    image = compose.mask(image, p)
+    image = compose.mask(image, p, overlays.mask_image(p, fetch))
     image = compose.background(compose.pad(image, p), p)
     image = geometry.cap(image)
 

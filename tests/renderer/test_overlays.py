@@ -180,3 +180,21 @@ def test_blend_alpha_and_image_blends() -> None:
     placed = {"blend": "/tex.png", "blend-mode": "normal", "blend-align": "bottom,right", "fm": "png"}
     corner = Image.open(io.BytesIO(render(base, placed, fetch=fetch).body)).convert("RGB")
     assert corner.getpixel((95, 45)) == (255, 0, 0) and corner.getpixel((5, 5)) == (0, 0, 255)
+
+
+def test_mask_image_from_the_source_hides_by_luminance_and_alpha() -> None:
+    shape = Image.new("RGBA", (10, 10), (255, 255, 255, 255))  # white: visible
+    shape.paste((0, 0, 0, 255), (0, 0, 5, 10))  # black left half: hidden
+    shape.paste((255, 255, 255, 0), (5, 5, 10, 10))  # transparent bottom right: hidden
+    fetch = mark_source({"masks/shape.png": encode(shape)})
+    out = Image.open(
+        io.BytesIO(
+            render(encode(solid((0, 0, 255), (100, 100))), {"mask": "masks/shape.png", "fm": "png"}, fetch=fetch).body
+        )
+    )
+    assert out.getpixel((25, 50))[3] == 0 and out.getpixel((75, 25)) == (0, 0, 255, 255)
+    assert out.getpixel((75, 75))[3] == 0
+    painted = {"mask": "/masks/shape.png", "mask-bg": "f00", "fm": "jpg"}
+    jpeg = Image.open(io.BytesIO(render(encode(solid((0, 0, 255), (100, 100))), painted, fetch=fetch).body))
+    assert jpeg.convert("RGB").getpixel((25, 50)) == pytest.approx((255, 0, 0), abs=8)
+    assert fallbacks({"mask": "masks/shape.png"}) == []

@@ -129,6 +129,6 @@ def test_fallbacks_are_empty_for_what_renders_locally() -> None:
 def test_fallbacks_for_generative_fills_and_mask_images() -> None:
     notes = fallbacks({"fit": "fill", "fill": "gen", "fill-gen-prompt": "a beach", "mask": "https://x/m.png"})
     assert notes == [
-        "mask: mask image not fetched locally, ignored",
+        "mask: an image at another host, not fetched locally, left out",
         "fill=gen: not available locally, used a solid fill-color",
     ]
