@@ -101,7 +101,8 @@ def test_full_pipeline_in_one_request() -> None:
     assert (result.width, result.height, result.content_type) == (120, 120, "image/webp")
 
 
-def test_fallbacks_describe_local_differences() -> None:
+def test_fallbacks_describe_local_differences(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(faces, "available", lambda: True)  # as with OpenCV installed (requirements.txt)
     notes = fallbacks(
         {"fit": "crop", "crop": "faces,entropy", "mark": "https://assets.imgix.net/logo.png", "txt": "hi",
          "trim": "auto", "trim-md": "5", "ixlib": "python-4.0.0", "auto": "enhance,format"}
