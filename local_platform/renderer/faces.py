@@ -6,6 +6,9 @@ the frontal-face cascade that ships inside `opencv-python-headless` 4.x (5.x no 
 smaller than 1/20 of the shorter side is ignored, as imgix ignores background faces. When OpenCV is not installed
 `available()` is False and no face is ever found, so `crop=faces` moves on along its chain and `fit=facearea` to its
 fallback (reported by `fallbacks()`).
+
+`face-pixel` (1..100: the block size in pixels) and `face-blur` (1..100: a gaussian blur whose radius is that
+percentage of half the face's width) hide every face found in the resized image (`obscure`).
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from local_platform.renderer.errors import RenderError
 from local_platform.renderer.params import Params
 
-__all__ = ["Box", "area", "available", "detect", "group"]
+__all__ = ["Box", "area", "available", "detect", "group", "obscure"]
 
 Box = tuple[float, float, float, float]
 _SIDE = 640
@@ -90,3 +93,25 @@ def area(image: Image.Image, params: Params, aspect: float | None) -> Box | None
     x = min(max(cx - w / 2, 0.0), image.width - w)
     y = min(max(cy - h / 2, 0.0), image.height - h)
     return (x, y, x + w, y + h)
+
+
+def obscure(image: Image.Image, params: Params) -> Image.Image:
+    """Pixelate (`face-pixel`) or blur (`face-blur`) every face found; unchanged without them or without faces."""
+    pixel = round(params.number("face-pixel", default=0, lo=0, hi=100, strict=True))
+    blur = params.number("face-blur", default=0, lo=0, hi=100, strict=True)
+    if not pixel and not blur:
+        return image
+    found = detect(image)
+    if not found:
+        return image
+    result = image.copy()
+    for face in found:
+        box = tuple(round(v) for v in face)
+        region = result.crop(box)
+        if pixel > 1:
+            small = (max(1, region.width // pixel), max(1, region.height // pixel))
+            region = region.resize(small, Image.Resampling.BOX).resize(region.size, Image.Resampling.NEAREST)
+        if blur:
+            region = region.filter(ImageFilter.GaussianBlur(blur / 100 * region.width / 2))
+        result.paste(region, box[:2])
+    return result

@@ -28,7 +28,7 @@ IMPLEMENTED = frozenset({
     "pad-right", "pad-bottom", "bri", "con", "exp", "gam", "sat", "hue", "sharp", "usm", "usmrad", "blur",
     "invert", "monochrome", "sepia", "px", "flip", "rot", "rot-type", "orient", "fm", "q", "auto", "lossless",
     "chromasub", "jpg-progressive", "dpi", "cs", "bg", "mask", "mask-bg", "corner-radius", "fill", "fill-color",
-    "expires", "faceindex", "facepad",
+    "expires", "faceindex", "facepad", "face-blur", "face-pixel",
     "mark", "mark-align", "mark-alpha", "mark-fit", "mark-h", "mark-if-min-height", "mark-if-min-width", "mark-pad",
     "mark-rot", "mark-scale", "mark-tile", "mark-w", "mark-x", "mark-y",
     "blend", "blend-align", "blend-alpha", "blend-color", "blend-fit", "blend-h", "blend-mode", "blend-pad",

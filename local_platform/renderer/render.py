@@ -8,6 +8,7 @@ Order of operations (close to imgix's; the module of each step says how it reads
    colour: to sRGB through the embedded ICC profile, RGB(A) working mode       (colorspace.py)
 3. rect: cut the source region                                                  (geometry.py)
 4. size: `w`/`h`/`dpr`/`ar`/`fit`/`crop`/`fp-*`, room for `pad`, 8192 px limit  (geometry.py, cropping.py)
+   faces: `face-pixel`, `face-blur`                                             (faces.py)
 5. adjust: `exp`, `bri`, `gam`, `con`, `sat`, `hue`, `sharp`, `usm`            (adjust.py)
 6. stylize: `px`, `blur`, `monochrome`, `sepia`, `invert`                      (adjust.py)
 7. rotate and flip: `rot`/`rot-type`, `flip`                                    (orientation.py)
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from local_platform.renderer import adjust, colorspace, compose, geometry, orientation, output, overlays, text
+from local_platform.renderer import adjust, colorspace, compose, faces, geometry, orientation, output, overlays, text
 from local_platform.renderer.errors import RenderError
 from local_platform.renderer.params import Params
 
@@ -81,7 +82,7 @@ def render(
     source = colorspace.working(orientation.orient(image, p), image.info.get("icc_profile"), output.colour_space(p))
     image = source.image
     image = geometry.rect(image, p)
-    image = geometry.resize(image, p)
+    image = faces.obscure(geometry.resize(image, p), p)
     image = adjust.adjust(image, p)
     image = adjust.stylize(image, p)
     image = orientation.flip(orientation.rotate(image, p), p)

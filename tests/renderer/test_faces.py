@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter, ImageStat
 
 from local_platform.paths import SAMPLES_DIR
 from local_platform.renderer import faces, render
@@ -86,3 +86,26 @@ def test_facearea_without_a_face_uses_the_fallback_fit() -> None:
     )
     # faceindex past the faces found: no face either.
     assert faces.area(Image.open(Path(PORTRAIT)).convert("RGB"), Params({"faceindex": "2"}), None) is None
+
+
+def test_face_pixel_and_face_blur_hide_the_face_only() -> None:
+    data = PORTRAIT.read_bytes()
+    plain, pixelated, blurred = (
+        run(data, {"w": "800", "fm": "png", **extra}) for extra in ({}, {"face-pixel": "20"}, {"face-blur": "60"})
+    )
+    [face] = faces.detect(plain)
+    inner = (round(face[0]) + 20, round(face[1]) + 20, round(face[2]) - 20, round(face[3]) - 20)  # inside any box
+
+    def colours(image: Image.Image) -> int:
+        return len(image.crop(inner).getcolors(1 << 20) or [])
+
+    # 20-px blocks: about one colour per block, where the drawing with its film grain has thousands.
+    blocks = ((inner[2] - inner[0]) // 20 + 2) * ((inner[3] - inner[1]) // 20 + 2)
+    assert colours(pixelated) <= blocks < colours(plain) / 5
+    for hidden in (pixelated, blurred):
+        assert hidden.crop((0, 0, 100, 100)).tobytes() == plain.crop((0, 0, 100, 100)).tobytes()  # the sky as it was
+
+    def edges(image: Image.Image) -> float:
+        return ImageStat.Stat(image.crop(inner).convert("L").filter(ImageFilter.FIND_EDGES)).mean[0]
+
+    assert edges(blurred) < edges(plain) / 2
