@@ -18,10 +18,11 @@ import mimetypes
 import ssl
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import httpx
 
@@ -104,9 +105,15 @@ def _output_name(instructions: Mapping[str, object], index: int) -> str:
     return f"rendition{index}.{fmt}" if isinstance(fmt, str) and fmt else f"rendition{index}"
 
 
-def _carries_secret(event: Mapping[str, Any]) -> bool:
+def _carries_secret(event: Mapping[str, Any], issued: Iterable[str]) -> bool:
+    """Whether the event quotes a credential this stand-in issued (as is, percent-encoded or -decoded).
+
+    Compared with the credentials themselves, not with patterns: an instruction value of the caller's own such as
+    `w=100&s=deadbeef`, echoed in the event's `rendition`, is no leak.
+    """
     text = json.dumps(event)
-    return redact(text) != text
+    forms = {f for secret in issued for f in (secret, unquote(secret), quote(unquote(secret), safe=""))}
+    return any(form in text for form in forms)
 
 
 class AssetComputeClient:
@@ -137,6 +144,8 @@ class AssetComputeClient:
         self._app_name = app_name
         self._client_id = client_id
         self._storage = AemStorage(connection_string, ca_file=ca_file)
+        # Every credential handed to a worker (SAS signatures, IMS tokens): an event quoting one is a leak.
+        self._issued: set[str] = {self._storage.account_key}
         self._storage.ensure_container()
         self._http = httpx.Client(verify=ssl.create_default_context(cafile=str(ca_file)), timeout=30.0)
 
@@ -248,8 +257,10 @@ class AssetComputeClient:
         return JobResult(source, mimetype, request_id, activation_id, results)
 
     def _post_job(self, request_id: str, body: dict[str, object]) -> str | None:
+        token = self._ims.token(client_id=self._client_id, expires_in_seconds=3600)
+        self._issued.update((token, token.rpartition(".")[2]))  # the token, and its signature alone
         headers = {
-            "Authorization": f"Bearer {self._ims.token(client_id=self._client_id, expires_in_seconds=3600)}",
+            "Authorization": f"Bearer {token}",
             "x-gw-ims-org-id": self.org_id,
             "x-gw-ims-org-name": self._org_name,
             "x-app-name": self._app_name,
@@ -341,7 +352,9 @@ class AssetComputeClient:
         started: float,
     ) -> RenditionResult:
         name = _output_name(instructions, index)
-        problems = ["the event carries a credential (SAS signature or token)"] if _carries_secret(event) else []
+        self._issued.update(self._storage.issued_signatures)
+        leaked = _carries_secret(event, self._issued)
+        problems = ["the event carries a credential (SAS signature or token)"] if leaked else []
         output = None
         metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
         embedded = _embedded(event)

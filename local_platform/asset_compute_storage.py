@@ -57,8 +57,18 @@ class AemStorage:
         credential = self._service.credential
         self._account_name: str = credential.account_name
         self._account_key: str = credential.account_key
+        self._signatures: set[str] = set()
         self.container = container
         self._container = self._service.get_container_client(container)
+
+    @property
+    def account_key(self) -> str:
+        return self._account_key
+
+    @property
+    def issued_signatures(self) -> frozenset[str]:
+        """The `sig` of every SAS this storage has signed, as it stands in the URL."""
+        return frozenset(self._signatures)
 
     def ensure_container(self) -> None:
         """Create the container unless it exists."""
@@ -76,6 +86,8 @@ class AemStorage:
             permission=permission,
             expiry=dt.datetime.now(dt.UTC) + SAS_LIFETIME,
         )
+        # As it stands in the URL (the SDK leaves `/` unencoded); consumers also look for other encodings.
+        self._signatures.update(v for k, _, v in (f.partition("=") for f in sas.split("&")) if k == "sig")
         return f"{self._container.get_blob_client(blob_name).url}?{sas}"
 
     def upload_source(self, path: Path, *, blob_name: str, content_type: str) -> str:

@@ -6,7 +6,8 @@ One sub-folder per case (hidden folders ignored):
 - `params.json`: the one rendition object sent; its `errorReason` is removed and becomes the expected error, and
   a missing `fmt` is taken from the expected rendition's extension;
 - `rendition.<ext>`: the expected output, compared by similarity (`cases_compare`), or
-- `validate`: a script run as `bash validate <expected> <actual>` instead (exit 0 = pass).
+- `validate`: a script run as `bash validate <expected> <actual>` instead (exit 0 = pass), with absolute paths
+  and the case folder as working directory.
 
 An expected error passes when the `rendition_failed` event's `errorReason` equals it, with or without the
 `Error` suffix (`SourceCorrupt` = `SourceCorruptError`, as Adobe's runner accepts). `--update` records the actual

@@ -68,11 +68,14 @@ def compare_files(expected: Path, actual: Path, *, max_mean_difference: float = 
 
 
 def run_validate(validate: Path, expected: Path, actual: Path) -> str | None:
-    """Run the case's `validate expected actual` as Adobe's runner does (bash); None if it exits 0."""
+    """Run the case's `validate expected actual` with bash, in the case folder; None if it exits 0.
+
+    Both paths are absolute, as Adobe's runner passes them, so the script finds them from its own folder.
+    """
     try:
         done = subprocess.run(
-            ["bash", str(validate), str(expected), str(actual)],
-            cwd=validate.parent,
+            ["bash", str(validate.absolute()), str(expected.absolute()), str(actual.absolute())],
+            cwd=validate.absolute().parent,
             capture_output=True,
             text=True,
             timeout=VALIDATE_TIMEOUT_SECONDS,

@@ -7,8 +7,10 @@ whole image (padding and any partial transparency). One difference: with `bg` an
 shows `bg` rather than white in the masked area.
 
 Masks are drawn at 4x and scaled down, for smooth edges. `corner-radius` is one value or four (top-left,
-top-right, bottom-right, bottom-left) and defaults to 20% of the smaller side. A mask given as an image URL cannot
-be fetched locally and is ignored (reported by `fallbacks()`).
+top-right, bottom-right, bottom-left) and defaults to 20% of the smaller side. A mask image (a path in the source,
+loaded by `overlays.mask_image`) is stretched over the image: its luminance times its own alpha is what stays
+visible (white shows, black hides), as imgix documents; one at another host cannot be had locally and is left out
+(reported by `fallbacks()`).
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ __all__ = ["background", "flatten", "is_transparent", "mask", "pad"]
 _SUPERSAMPLE = 4
 
 
-def mask(image: Image.Image, params: Params) -> Image.Image:
-    """Hide what `mask=ellipse|corners` leaves out (transparent, or `mask-bg` when given)."""
+def mask(image: Image.Image, params: Params, shape: Image.Image | None = None) -> Image.Image:
+    """Hide what `mask=ellipse|corners`, or the mask image `shape` (mode L), leaves out (transparent, or `mask-bg`)."""
     kind = (params.get("mask") or "").lower()
     if kind not in ("ellipse", "corners"):
-        return image  # no mask, or an image URL/path that cannot be fetched locally
+        if shape is None:
+            return image  # no mask, or an image that cannot be had locally
+        return _masked(image, shape.resize(image.size, Image.Resampling.LANCZOS), params)
     width, height = image.size
     big = Image.new("L", (width * _SUPERSAMPLE, height * _SUPERSAMPLE), 0)
     draw = ImageDraw.Draw(big)
@@ -38,7 +42,10 @@ def mask(image: Image.Image, params: Params) -> Image.Image:
         draw.ellipse(bounds, fill=255)
     else:
         _rounded(draw, bounds, _radii(params, width, height))
-    shape = big.resize(image.size, Image.Resampling.LANCZOS)
+    return _masked(image, big.resize(image.size, Image.Resampling.LANCZOS), params)
+
+
+def _masked(image: Image.Image, shape: Image.Image, params: Params) -> Image.Image:
     result = image.convert("RGBA")
     result.putalpha(ImageChops.multiply(result.getchannel("A"), shape))
     mask_bg = params.color("mask-bg")

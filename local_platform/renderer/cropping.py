@@ -3,7 +3,9 @@
 imgix reads `crop` as a fallback chain: the first mode that succeeds wins, and `top`/`bottom`/`left`/`right` anchor
 the window when no "smart" mode applies (centre by default). Locally:
 
-* `faces` never succeeds (no face detection here): the chain moves on, e.g. `crop=faces,entropy` uses entropy.
+* `faces`: the window centred on the faces OpenCV finds (`faces.py`): all of them, or the largest one when they do
+  not all fit (imgix uses the first face then), or face `faceindex`; kept inside the image. When no face is found
+  (or OpenCV is missing) the chain moves on, e.g. `crop=faces,entropy` uses entropy.
 * `entropy`: the window position, along the axis with room to move, whose greyscale histogram has the highest
   entropy (the "busiest" area), judged on a small copy in coarse steps.
 * `edges`: the same search scoring the mean of an edge-detection filter.
@@ -17,6 +19,7 @@ from collections.abc import Callable
 
 from PIL import Image, ImageFilter, ImageStat
 
+from local_platform.renderer import faces
 from local_platform.renderer.errors import RenderError
 from local_platform.renderer.params import Params
 
@@ -43,6 +46,10 @@ def window(image: Image.Image, size: tuple[float, float], params: Params) -> Box
     """The (left, top, right, bottom) window of `size` source pixels that `crop` selects in `image`."""
     modes = chain(params)
     for mode in modes:
+        if mode == "faces":
+            found = _faces(image, size, params)
+            if found is not None:
+                return found
         if mode == "focalpoint":
             return _focalpoint(image.size, size, params)
         if mode == "entropy":
@@ -50,6 +57,20 @@ def window(image: Image.Image, size: tuple[float, float], params: Params) -> Box
         if mode == "edges":
             return _busiest(image, size, _edges)
     return _anchored(image.size, size, set(modes) & _ANCHORS)
+
+
+def _faces(image: Image.Image, size: tuple[float, float], params: Params) -> Box | None:
+    found = faces.detect(image)
+    target = faces.group(found, params)
+    if target is None:
+        return None
+    ww, wh = size
+    if "faceindex" not in params and (target[2] - target[0] > ww or target[3] - target[1] > wh):
+        target = found[0]  # not all fit: the largest face
+    cx, cy = (target[0] + target[2]) / 2, (target[1] + target[3]) / 2
+    x = min(max(cx - ww / 2, 0.0), image.width - ww)
+    y = min(max(cy - wh / 2, 0.0), image.height - wh)
+    return (x, y, x + ww, y + wh)
 
 
 def _anchored(image_size: tuple[int, int], size: tuple[float, float], anchors: set[str]) -> Box:

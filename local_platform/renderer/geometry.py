@@ -12,7 +12,8 @@ How each `fit` mode lays out a WxH source into the requested box (reference/imgi
   default white), a blurred copy (`fill=blur`), or transparent (then `bg`, else white for formats without alpha).
 * `fillmax`: like `fill` but never upscales.
 * `clamp`: like `fill`, the space left repeats the edge pixels.
-* `facearea`: no face detection locally: the next mode of the list (`fit=facearea,fill`) or `crop`.
+* `facearea`: the area of the faces (`faces.area`: `faceindex`, `facepad`) scaled to the box; without `w`/`h` at
+  its own size. When no face is found: the next mode of the list (`fit=facearea,fill`), else `crop`.
 
 `crop`, `scale`, `fill`, `fillmax`, `clamp` and `min` need both sides of the box; with one side they act as `clip`
 (`max` for `fillmax` and `min`). `ar=W:H` completes the box for `fit=crop` or `fit=fill`. `dpr` multiplies the box
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFilter, ImageOps
 
+from local_platform.renderer import faces
 from local_platform.renderer.cropping import window
 from local_platform.renderer.errors import RenderError
 from local_platform.renderer.params import Params
@@ -51,7 +53,7 @@ class Layout:
 
 
 def fit_mode(params: Params) -> str:
-    """The effective `fit`: the first entry of the list this renderer can do (`facearea` cannot be done locally)."""
+    """The `fit` used when `facearea` finds no face: the first other entry of the list, else `crop`."""
     modes = params.items("fit") or ["clip"]
     for mode in modes:
         if mode not in FITS:
@@ -196,6 +198,10 @@ def _px(value: float) -> int:
 
 def resize(image: Image.Image, params: Params) -> Image.Image:
     """Apply size, fit and crop to `image` (already oriented and cut by `rect`)."""
+    if (params.items("fit") or ["clip"])[0] == "facearea":
+        face_area = _face_area(image, params)
+        if face_area is not None:
+            return face_area
     plan = layout(image.width, image.height, params)
     source = (0.0, 0.0, float(image.width), float(image.height))
     if plan.fit in ("crop", "min"):
@@ -206,6 +212,25 @@ def resize(image: Image.Image, params: Params) -> Image.Image:
     if plan.canvas == plan.size:
         return resized
     return _frame(image, resized, plan, params)
+
+
+def _face_area(image: Image.Image, params: Params) -> Image.Image | None:
+    """`fit=facearea`: the face area cut and scaled to the box (None when no face is found)."""
+    fit_mode(params)  # a 400 for an unknown mode in the list, face or no face
+    bw, bh = _box(image.width, image.height, params, "crop")
+    aspect = bw / bh if bw is not None and bh is not None else None
+    window = faces.area(image, params, aspect)
+    if window is None:
+        return None
+    width, height = window[2] - window[0], window[3] - window[1]
+    if bw is None and bh is None:
+        size = (_px(width), _px(height))
+    elif bw is None or bh is None:
+        scale = bw / width if bw is not None else bh / height  # type: ignore[operator]
+        size = (_px(width * scale), _px(height * scale))
+    else:
+        size = (_px(bw), _px(bh))
+    return image.resize(size, _RESAMPLE, box=window, reducing_gap=_REDUCING_GAP)
 
 
 def _frame(source: Image.Image, resized: Image.Image, plan: Layout, params: Params) -> Image.Image:

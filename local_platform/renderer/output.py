@@ -14,7 +14,8 @@ The format is chosen in this order (reference/imgix.md 1.3):
 module is reached (metadata.py); `fm` values imgix has but Pillow cannot produce here (blurhash, jxr, mp4, webm, and
 avif/jp2 when Pillow lacks the codec) are a 400. JPEG is
 progressive unless `jpg-progressive=false`; `png8` is quantised to 256 colours. EXIF is never copied (imgix strips
-metadata); the ICC profile is kept except with `cs=strip`, or `auto=compress` without `cs=origin`/`cs=srgb`.
+metadata); the ICC profile `colorspace.working()` chose (sRGB, none, or with `cs=origin` an RGB source's own, never
+a CMYK one) is written except with `cs=strip`, or `auto=compress` without `cs=origin`/`cs=srgb`.
 """
 
 from __future__ import annotations
@@ -134,6 +135,11 @@ def choose(params: Params, *, accept: str, source_format: str | None, transparen
     return _FORMATS["png" if transparent else "jpg"]
 
 
+def colour_space(params: Params) -> str | None:
+    """The `cs` asked for (a 400 for a value imgix does not know)."""
+    return params.choice("cs", _COLOUR_SPACES)
+
+
 def varies_by_accept(params: Params) -> bool:
     return "format" in set(params.items("auto"))
 
@@ -146,7 +152,8 @@ def encode(image: Image.Image, fmt: Format, params: Params, *, icc_profile: byte
     if fmt.lossy:
         options["quality"] = quality
     cs = params.choice("cs", _COLOUR_SPACES)
-    if icc_profile and cs != "strip" and ("compress" not in modes or cs in ("origin", "srgb")):
+    # Adobe RGB pixels need their profile, even with auto=compress.
+    if icc_profile and cs != "strip" and ("compress" not in modes or cs in ("origin", "srgb", "adobergb1998")):
         options["icc_profile"] = icc_profile
     dpi = params.get("dpi")
     if dpi is not None and fmt.pillow in ("JPEG", "PNG"):

@@ -5,12 +5,15 @@ Order of operations (close to imgix's; the module of each step says how it reads
 1. decode: first frame only; the pixel count is checked before any pixel is decoded (decompression bombs → 422);
    a file Pillow cannot identify passes through unchanged unless it claims to be a format Pillow reads (→ 421)
 2. orient: `orient`, else the EXIF orientation                                  (orientation.py)
+   colour: to sRGB through the embedded ICC profile, RGB(A) working mode       (colorspace.py)
 3. rect: cut the source region                                                  (geometry.py)
 4. size: `w`/`h`/`dpr`/`ar`/`fit`/`crop`/`fp-*`, room for `pad`, 8192 px limit  (geometry.py, cropping.py)
+   faces: `face-pixel`, `face-blur`                                             (faces.py)
 5. adjust: `exp`, `bri`, `gam`, `con`, `sat`, `hue`, `sharp`, `usm`            (adjust.py)
 6. stylize: `px`, `blur`, `monochrome`, `sepia`, `invert`                      (adjust.py)
 7. rotate and flip: `rot`/`rot-type`, `flip`                                    (orientation.py)
-8. mask: `mask=ellipse|corners`, `corner-radius`, `mask-bg`                     (compose.py)
+   overlays: `blend`, `mark` (images from the source or `~text`), then `txt`    (overlays.py, text.py)
+8. mask: `mask=ellipse|corners|<image path>`, `corner-radius`, `mask-bg`        (compose.py)
 9. pad, then bg: `pad*`, `bg`                                                   (compose.py)
 10. output: format and quality, `auto=format,compress`                          (output.py)
 
@@ -27,7 +30,18 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from local_platform.renderer import adjust, compose, geometry, metadata, orientation, output
+from local_platform.renderer import (
+    adjust,
+    colorspace,
+    compose,
+    faces,
+    geometry,
+    metadata,
+    orientation,
+    output,
+    overlays,
+    text,
+)
 from local_platform.renderer.errors import RenderError
 from local_platform.renderer.params import Params
 
@@ -63,10 +77,12 @@ def render(
     accept: str = "",
     content_type: str = "",
     max_pixels: int = MAX_PIXELS,
+    fetch: overlays.Fetch | None = None,
 ) -> Rendered:
     """Render `data` (the source file) for imgix `params` (decoded query parameters).
 
-    `accept` is the request's Accept header (for `auto=format`); `content_type` the source's stored type.
+    `accept` is the request's Accept header (for `auto=format`); `content_type` the source's stored type; `fetch`
+    reads another file of the same source by its path, for `mark`/`blend` images (without it they are left out).
     Raises RenderError: 400 invalid parameter value, 421 corrupt image, 422 image over `max_pixels`.
     """
     p = Params(params)
@@ -79,15 +95,15 @@ def render(
     output.requested(p)  # a bad `fm`/`auto` is a 400 before any work
     source_format = image.format
     animated = getattr(image, "n_frames", 1) > 1
-    icc_profile = image.info.get("icc_profile")
-
-    image = _working_mode(orientation.orient(image, p))
+    source = colorspace.working(orientation.orient(image, p), image.info.get("icc_profile"), output.colour_space(p))
+    image = source.image
     image = geometry.rect(image, p)
-    image = geometry.resize(image, p)
+    image = faces.obscure(geometry.resize(image, p), p)
     image = adjust.adjust(image, p)
     image = adjust.stylize(image, p)
     image = orientation.flip(orientation.rotate(image, p), p)
-    image = compose.mask(image, p)
+    image = text.draw_txt(overlays.apply(image, p, fetch), p)
+    image = compose.mask(image, p, overlays.mask_image(p, fetch))
     image = compose.background(compose.pad(image, p), p)
     image = geometry.cap(image)
     if metadata.is_palette(p):  # palette=json|css: the processed image's colours, not an image
@@ -100,6 +116,7 @@ def render(
         transparent=compose.is_transparent(image),
         animated=animated,
     )
+    image, icc_profile = colorspace.for_output(image, source.icc_profile, output.colour_space(p))
     body = output.encode(image, fmt, p, icc_profile=icc_profile)
     return Rendered(
         body,
@@ -146,11 +163,3 @@ def _decode(data: bytes, content_type: str, max_pixels: int) -> Image.Image | No
     except Exception:  # truncated or corrupt pixel data, whatever the decoder raises
         raise RenderError(421, "source image failed verification (corrupt or truncated)") from None
     return image
-
-
-def _working_mode(image: Image.Image) -> Image.Image:
-    """RGB, or RGBA when the source has any transparency (palette transparency included)."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        image = image.convert("I").point(lambda v: v / 256).convert("L")  # 16-bit grey: keep the top 8 bits
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info
-    return image.convert("RGBA" if has_alpha else "RGB")

@@ -163,6 +163,7 @@ class RendererHandler(BaseHTTPRequestHandler):
                 accept=self.headers.get("Accept", ""),
                 content_type=blob.content_type,
                 max_pixels=self.server.config.max_pixels,
+                fetch=lambda path: self.server.config.source.fetch(path).data,
             )
             seconds = time.perf_counter() - started
         headers = {"X-Render-Seconds": f"{seconds:.6f}"}

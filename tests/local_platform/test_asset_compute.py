@@ -102,6 +102,19 @@ def test_failures_are_recorded_and_redacted(client: AssetComputeClient, photo: P
     assert result.failed
 
 
+def test_credential_check_compares_with_what_was_issued(client: AssetComputeClient, photo: Path, tmp_path: Path):
+    """The caller's own `s=deadbeef` echoed in the event is no leak; the SAS this stand-in signed still is one."""
+    own = {"imgix": "w=100&s=deadbeef", "sig": "sig=notours&token=mine"}
+    echoed, leaky = client.process(
+        photo,
+        [{"name": "echo.png", "fake": "fail", **own}, {"name": "leak.png", "fake": "fail-leaky", **own}],
+        out_dir=tmp_path,
+    ).renditions
+    assert echoed.event is not None and echoed.event["rendition"]["imgix"] == "w=100&s=deadbeef"
+    assert echoed.problem is None
+    assert leaky.problem and "credential" in leaky.problem
+
+
 def test_created_without_upload_is_a_problem(client: AssetComputeClient, photo: Path, tmp_path: Path) -> None:
     [rendition] = client.process(photo, [{"name": "x.jpg", "fake": "no-upload"}], out_dir=tmp_path).renditions
     assert rendition.event_type == "rendition_created"

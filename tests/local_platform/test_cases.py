@@ -225,6 +225,25 @@ def test_validate_script_decides_instead_of_comparison(tmp_path: Path) -> None:
     assert outcome.status == "failed" and "validate exited 3: too dark" in outcome.message
 
 
+def test_validate_reads_both_files_by_absolute_paths_from_the_case_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from the repository with relative folders (as `make cases` does): the script still opens both files."""
+    monkeypatch.chdir(tmp_path)
+    folder = make_case(Path("cases"), "reads", rendition="rendition.png")
+    shutil.copyfile(folder / "rendition.png", folder / "same.png")
+    (folder / "validate").write_text(
+        'case "$1$2" in /*/*) ;; *) echo "not absolute: $1 $2"; exit 4;; esac\n'
+        'test -f params.json || test -f file.jpg || { echo "not run in the case folder"; exit 5; }\n'
+        'cmp "$1" "$2"\n'
+    )
+    outcome = run_case(FakeClient(copy_of("same.png")), load_case(folder), Path("build/cases"))
+    assert outcome.status == "passed", outcome.message
+    picture(folder / "other.png", shift=80)
+    differs = run_case(FakeClient(copy_of("other.png")), load_case(folder), Path("build/cases"))
+    assert differs.status == "failed" and "validate exited 1" in differs.message
+
+
 def test_update_records_the_actual_rendition(tmp_path: Path) -> None:
     folder = make_case(tmp_path, "new", params={"fmt": "png"})
     picture(folder / "made.png", shift=50)

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image, features
 
 from local_platform.renderer import RenderError, render
+from local_platform.renderer.colorspace import srgb_profile
 
 from .images import encode, quadrants, with_alpha
 
@@ -110,8 +111,8 @@ def test_chromasub() -> None:
     assert render(encode(quadrants()), {"fm": "jpg", "chromasub": "444"}).content_type == "image/jpeg"
 
 
-def test_icc_profile_kept_unless_stripped() -> None:
-    icc = b"fake-but-kept-icc-profile"
+def test_icc_profile_written_unless_stripped() -> None:
+    icc = srgb_profile()
     data = encode(quadrants(), "JPEG", icc_profile=icc)
     assert Image.open(io.BytesIO(render(data, {}).body)).info.get("icc_profile") == icc
     assert not Image.open(io.BytesIO(render(data, {"cs": "strip"}).body)).info.get("icc_profile")

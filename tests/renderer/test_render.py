@@ -8,7 +8,7 @@ import time
 import pytest
 from PIL import Image
 
-from local_platform.renderer import RenderError, fallbacks, render
+from local_platform.renderer import RenderError, faces, fallbacks, render
 
 from .bombs import png_declaring
 from .images import GREEN, RED, encode, near, quadrants, run
@@ -101,20 +101,22 @@ def test_full_pipeline_in_one_request() -> None:
     assert (result.width, result.height, result.content_type) == (120, 120, "image/webp")
 
 
-def test_fallbacks_describe_local_differences() -> None:
+def test_fallbacks_describe_local_differences(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(faces, "available", lambda: True)  # as with OpenCV installed (requirements.txt)
     notes = fallbacks(
         {"fit": "crop", "crop": "faces,entropy", "mark": "https://assets.imgix.net/logo.png", "txt": "hi",
          "trim": "auto", "trim-md": "5", "ixlib": "python-4.0.0", "auto": "enhance,format"}
     )  # fmt: skip
-    assert "crop=faces: no face detection locally, used entropy" in notes
-    assert "mark: remote watermark not fetched locally, ignored" in notes
-    assert "txt: text overlay not drawn locally, ignored" in notes
+    assert not any("faces" in n for n in notes)  # OpenCV looks for faces (tests/renderer/test_faces.py)
+    assert "mark: an image at another host, not fetched locally, left out" in notes
+    assert not any(n.startswith("txt") for n in notes)  # drawn with Pillow's font (tests/renderer/test_overlays.py)
     assert "auto=enhance: not applied locally" in notes
     assert sum("trim" in n for n in notes) == 1
     assert not any("ixlib" in n for n in notes)
 
 
-def test_fallbacks_for_faces_without_a_smart_mode_and_for_facearea() -> None:
+def test_fallbacks_for_faces_without_a_smart_mode_and_for_facearea(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(faces, "available", lambda: False)  # as where OpenCV is not installed
     assert fallbacks({"fit": "crop", "crop": "faces"}) == ["crop=faces: no face detection locally, used a centred crop"]
     assert fallbacks({"fit": "crop", "crop": "faces,top"}) == ["crop=faces: no face detection locally, used top anchor"]
     assert "fit=facearea: no face detection locally, used fit=fill" in fallbacks({"fit": "facearea,fill"})
@@ -128,6 +130,6 @@ def test_fallbacks_are_empty_for_what_renders_locally() -> None:
 def test_fallbacks_for_generative_fills_and_mask_images() -> None:
     notes = fallbacks({"fit": "fill", "fill": "gen", "fill-gen-prompt": "a beach", "mask": "https://x/m.png"})
     assert notes == [
-        "mask: mask image not fetched locally, ignored",
+        "mask: an image at another host, not fetched locally, left out",
         "fill=gen: not available locally, used a solid fill-color",
     ]

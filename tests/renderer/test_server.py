@@ -55,6 +55,7 @@ def source(azurite: Azurite) -> Iterator[Source]:
         "notes.txt": (b"plain text, served as it is", "text/plain"),
         "bomb.png": (png_declaring(50_000, 50_000), "image/png"),
         "large.bin": (b"\x00" * (LIMIT + 1), "application/octet-stream"),
+        "images/marks/dot.png": (encode(Image.new("RGBA", (20, 20), (255, 0, 255, 255))), "image/png"),
     }
     for blob, (data, content_type) in blobs.items():
         container.upload_blob(blob, data, content_settings=ContentSettings(content_type=content_type))
@@ -262,3 +263,19 @@ def test_blob_source_maps_storage_answers(source: Source) -> None:
     finally:
         good.close()
         forged.close()
+
+
+def test_mark_is_read_from_the_same_source(
+    signed: RendererProcess, unsigned: RendererProcess, client: httpx.Client
+) -> None:
+    params = {"mark": "/images/marks/dot.png?w=10", "mark-pad": 0, "fm": "png"}
+    response = client.get(signed.url + signed_target("images/quad.png", params))
+    assert response.status_code == 200
+    image = Image.open(io.BytesIO(response.content)).convert("RGB")
+    assert image.getpixel((395, 295)) == (255, 0, 255)  # the mark, at its own w=10, bottom right
+    assert image.getpixel((385, 285)) == (255, 255, 0)  # the image beside it
+    # With a path prefix, the mark's path is under it too, as the source's is.
+    relative = client.get(unsigned.url + "/quad.png?mark=marks/dot.png&fm=png")
+    assert Image.open(io.BytesIO(relative.content)).convert("RGB").getpixel((390, 290)) == (255, 0, 255)
+    missing = client.get(signed.url + signed_target("images/quad.png", {"mark": "/images/marks/none.png"}))
+    assert missing.status_code == 400 and "mark" in missing.text
