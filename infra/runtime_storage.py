@@ -15,7 +15,7 @@ from pulumi_azure_native import resources, storage
 
 from infra.config import StackConfig
 from infra.naming import Namer
-from infra.source_storage import storage_account_args
+from infra.source_storage import delete_after_days, storage_account_args
 
 __all__ = [
     "DEPLOYMENT_CONTAINER",
@@ -84,33 +84,14 @@ def build_runtime_storage(
         public_access=storage.PublicAccess.NONE,
         opts=child,
     )
-    storage.ManagementPolicy(
+    # Only the markers: the host's own blobs and the deployment packages are not touched.
+    delete_after_days(
         "runtime-lifecycle",
-        account_name=account.name,
-        resource_group_name=rg.name,
-        management_policy_name="default",
-        policy=storage.ManagementPolicySchemaArgs(
-            rules=[
-                storage.ManagementPolicyRuleArgs(
-                    name="delete-relay-replays",
-                    type=storage.RuleType.LIFECYCLE,
-                    enabled=True,
-                    definition=storage.ManagementPolicyDefinitionArgs(
-                        actions=storage.ManagementPolicyActionArgs(
-                            base_blob=storage.ManagementPolicyBaseBlobArgs(
-                                delete=storage.DateAfterModificationArgs(
-                                    days_after_modification_greater_than=REPLAY_RETENTION_DAYS
-                                )
-                            )
-                        ),
-                        # Only the markers: the host's own blobs and the deployment packages are not touched.
-                        filters=storage.ManagementPolicyFilterArgs(
-                            blob_types=["blockBlob"], prefix_match=[f"{REPLAY_CONTAINER}/"]
-                        ),
-                    ),
-                )
-            ]
-        ),
+        account=account,
+        rg=rg,
+        rule="delete-relay-replays",
+        prefix=f"{REPLAY_CONTAINER}/",
+        days=REPLAY_RETENTION_DAYS,
         opts=pulumi.ResourceOptions(parent=account, depends_on=[replays]),
     )
     url = pulumi.Output.concat("https://", account.name, ".blob.core.windows.net/", container.name)

@@ -16,7 +16,13 @@ from infra.config import StackConfig
 from infra.naming import Namer
 from infra.stored_access_policy import ContainerAccessPolicy, ContainerAccessPolicyArgs
 
-__all__ = ["IMGIX_SAS_PERMISSION", "SourceStorage", "build_source_storage", "storage_account_args"]
+__all__ = [
+    "IMGIX_SAS_PERMISSION",
+    "SourceStorage",
+    "build_source_storage",
+    "delete_after_days",
+    "storage_account_args",
+]
 
 # imgix needs Read and List, nothing else (docs.imgix.com, Azure source setup).
 IMGIX_SAS_PERMISSION = "rl"
@@ -112,34 +118,14 @@ def build_source_storage(
         public_access=storage.PublicAccess.NONE,
         opts=account_opts,
     )
-    storage.ManagementPolicy(
+    # The worker deletes each staged source; this rule is the backstop for crashes.
+    delete_after_days(
         "imgix-source-lifecycle",
-        account_name=account.name,
-        resource_group_name=rg.name,
-        management_policy_name="default",
-        policy=storage.ManagementPolicySchemaArgs(
-            rules=[
-                storage.ManagementPolicyRuleArgs(
-                    name="delete-staged-sources",
-                    type=storage.RuleType.LIFECYCLE,
-                    enabled=True,
-                    definition=storage.ManagementPolicyDefinitionArgs(
-                        actions=storage.ManagementPolicyActionArgs(
-                            base_blob=storage.ManagementPolicyBaseBlobArgs(
-                                delete=storage.DateAfterModificationArgs(
-                                    days_after_modification_greater_than=config.staging_retention_days
-                                )
-                            )
-                        ),
-                        # The worker deletes each staged source; this rule is the backstop for crashes.
-                        filters=storage.ManagementPolicyFilterArgs(
-                            blob_types=["blockBlob"],
-                            prefix_match=[f"{config.source_container}/{config.staging_prefix}/"],
-                        ),
-                    ),
-                )
-            ]
-        ),
+        account=account,
+        rg=rg,
+        rule="delete-staged-sources",
+        prefix=f"{config.source_container}/{config.staging_prefix}/",
+        days=config.staging_retention_days,
         opts=pulumi.ResourceOptions(parent=account, depends_on=[container]),
     )
 
@@ -175,4 +161,41 @@ def build_source_storage(
         access_policy=policy,
         blob_endpoint=blob_endpoint,
         sas_token=pulumi.Output.secret(sas.service_sas_token),
+    )
+
+
+def delete_after_days(
+    name: str,
+    *,
+    account: storage.StorageAccount,
+    rg: resources.ResourceGroup,
+    rule: str,
+    prefix: str,
+    days: pulumi.Input[int],
+    opts: pulumi.ResourceOptions,
+) -> storage.ManagementPolicy:
+    """The account's lifecycle policy: one rule deleting block blobs under `prefix` `days` after their last write."""
+    return storage.ManagementPolicy(
+        name,
+        account_name=account.name,
+        resource_group_name=rg.name,
+        management_policy_name="default",
+        policy=storage.ManagementPolicySchemaArgs(
+            rules=[
+                storage.ManagementPolicyRuleArgs(
+                    name=rule,
+                    type=storage.RuleType.LIFECYCLE,
+                    enabled=True,
+                    definition=storage.ManagementPolicyDefinitionArgs(
+                        actions=storage.ManagementPolicyActionArgs(
+                            base_blob=storage.ManagementPolicyBaseBlobArgs(
+                                delete=storage.DateAfterModificationArgs(days_after_modification_greater_than=days)
+                            )
+                        ),
+                        filters=storage.ManagementPolicyFilterArgs(blob_types=["blockBlob"], prefix_match=[prefix]),
+                    ),
+                )
+            ]
+        ),
+        opts=opts,
     )
