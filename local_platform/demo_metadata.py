@@ -9,6 +9,7 @@ from pathlib import Path
 
 from imgix_worker.metadata_rendition import NAMESPACE
 from local_platform.cases_rdf import is_rdf, rdf_properties
+from local_platform.renderer import faces
 from profiles import RenditionSpec
 
 __all__ = ["is_xmp", "metadata_notes", "metadata_panel", "one_line", "xmp_summary"]
@@ -43,10 +44,11 @@ def xmp_summary(path: Path) -> dict[str, object]:
 
 
 def metadata_notes(spec: RenditionSpec) -> list[str]:
-    """What the local renderer does differently from imgix for a metadata rendition."""
-    if str(spec.parameters.get("faces", "")).strip().lower() in ("1", "true"):
-        return ["faces=1: the local renderer has no face detector for fm=json, so faceCount is 0"]
-    return []
+    """What the local renderer does differently from imgix for a metadata rendition: faces only without OpenCV
+    (with it, `fm=json&faces=1` lists the faces it finds; imgix's eye/mouth points feed no XMP property)."""
+    if faces.available() or str(spec.parameters.get("faces", "")).strip().lower() not in ("1", "true"):
+        return []
+    return ["faces=1: OpenCV is not installed, so the local renderer finds no face and faceCount is 0"]
 
 
 def _swatch(hex_colour: object, label: str) -> str:

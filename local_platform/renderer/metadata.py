@@ -8,8 +8,15 @@ Extraction"):
   none), `Depth` (bits per channel), `ColorModel` (`RGB`, `Gray`, `CMYK`, `Lab`), `ProfileName` (the embedded ICC
   profile's description, when there is one), `Orientation` (EXIF, 0 when absent, as in imgix's own example),
   `HasAlpha` (when there is an alpha channel), `JFIF`, `TIFF` and `Exif` groups (tags Pillow reads, JSON-safe
-  values), `Output: {}`; with `faces=1` a `Faces` list. This renderer has no face detector here, so `Faces` is
-  always empty (imgix lists `{"bounds": {x, y, width, height}, ...}` per face).
+  values), `Output: {}`; with `faces=1` a `Faces` list.
+- `Faces` ("JSON Face Data"): one `{"bounds": {"x", "y", "width", "height"}}` per face OpenCV finds (faces.py),
+  largest first, in pixels from the top left corner. imgix documents two shapes beside `bounds`: `mouth`,
+  `left_eye` and `right_eye` points (older page), or a `confidence` percentage (newer page). A Haar face cascade
+  gives neither (no landmarks; its stage weights are no percentage), so both are left out rather than invented.
+  Coordinates are on the image as imgix renders it, after the EXIF orientation (or the `orient` override): imgix
+  orients every transformed image first and says face coordinates "start on the top left corner of the image",
+  and `faceindex`/`fit=facearea`, which those coordinates serve, work on the oriented image. (`PixelWidth` and
+  `PixelHeight` stay the stored size, as imgix reports them.) Without OpenCV the list is empty.
 - `palette=json`: after every other operation, as at imgix: `colors` (`colors` of them, default 6, 0..16), each
   `{red, green, blue, hex}` with channels from 0 to 1, most frequent first (median-cut quantisation);
   `average_luminance` (mean Rec. 709 luma, 0..1); `dominant_colors` with up to six of `vibrant`, `vibrant_dark`,
@@ -35,6 +42,7 @@ from typing import Any
 
 from PIL import ExifTags, Image, ImageCms
 
+from local_platform.renderer import faces, orientation
 from local_platform.renderer.errors import RenderError
 from local_platform.renderer.params import Params
 
@@ -129,6 +137,15 @@ def _number(value: float) -> float | int:
     return round(value) if abs(value - round(value)) < 0.01 else round(value, 2)
 
 
+def _faces(image: Image.Image, params: Params) -> list[dict[str, Any]]:
+    """imgix's `Faces` list for the source `image`: bounds only, on the oriented image (module docstring)."""
+    found = []
+    for left, top, right, bottom in faces.detect(orientation.orient(image, params)):
+        box = {"x": left, "y": top, "width": right - left, "height": bottom - top}
+        found.append({"bounds": {key: _number(float(value)) for key, value in box.items()}})
+    return found
+
+
 def describe_source(data: bytes, image: Image.Image, params: Params, *, content_type: str) -> ImageAnswer:
     """imgix's `fm=json` for the decoded source `image` (`data` its bytes, `content_type` as stored)."""
     params.choice("faces", ("1",))
@@ -174,7 +191,7 @@ def describe_source(data: bytes, image: Image.Image, params: Params, *, content_
         answer["Exif"] = exif_group
     answer["Output"] = {}
     if params.get("faces") == "1":
-        answer["Faces"] = []  # no face detector in this renderer: see the module docstring
+        answer["Faces"] = _faces(image, params)
     return ImageAnswer(_json(dict(sorted(answer.items()))), "application/json")
 
 

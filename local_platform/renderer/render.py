@@ -17,8 +17,8 @@ Order of operations (close to imgix's; the module of each step says how it reads
 9. pad, then bg: `pad*`, `bg`                                                   (compose.py)
 10. output: format and quality, `auto=format,compress`                          (output.py)
 
-`fm=json` answers after step 1 with the source's metadata, `palette=json|css` after step 9 with the processed
-image's colours, as imgix does (metadata.py).
+`fm=json` answers after step 1 with the source's metadata (with `faces=1`, the faces of the image oriented as in
+step 2), `palette=json|css` after step 9 with the processed image's colours, as imgix does (metadata.py).
 """
 
 from __future__ import annotations

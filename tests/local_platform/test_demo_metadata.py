@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from local_platform.demo_metadata import is_xmp, metadata_notes, metadata_panel, one_line, xmp_summary
+from local_platform.renderer import faces
 from profiles import PROFILES_DIR, RenditionSpec, load_profile
 
 CASE = Path(__file__).parents[1] / "cases" / "metadata-xmp-colours"
@@ -28,7 +31,15 @@ def test_panel_escapes_what_it_shows() -> None:
     assert 'style="background:#123456"' in panel
 
 
-def test_notes_say_faces_are_not_detected_locally() -> None:
+def test_no_face_note_where_opencv_finds_faces() -> None:
     (spec,) = load_profile(PROFILES_DIR / "imgix-metadata.yaml").renditions
-    assert metadata_notes(spec) == ["faces=1: the local renderer has no face detector for fm=json, so faceCount is 0"]
+    assert spec.parameters["faces"] == "1" and faces.available()  # opencv-python-headless: requirements.txt
+    assert metadata_notes(spec) == []
+
+
+def test_notes_say_faces_are_not_found_without_opencv(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(faces, "available", lambda: False)  # as where OpenCV is not installed
+    (spec,) = load_profile(PROFILES_DIR / "imgix-metadata.yaml").renditions
+    (note,) = metadata_notes(spec)
+    assert note == "faces=1: OpenCV is not installed, so the local renderer finds no face and faceCount is 0"
     assert metadata_notes(RenditionSpec(name="m", extension="xml", parameters={"faces": "0"})) == []

@@ -28,4 +28,5 @@ def test_metadata_profile_and_case_on_the_local_platform(tmp_path: Path) -> None
     assert [(o.name, o.status) for o in cases.outcomes] == [
         ("error-metadata-width", "passed"),
         ("metadata-xmp-colours", "passed"),
+        ("metadata-xmp-faces", "passed"),  # faceCount 1: the renderer's fm=json finds the portrait's face
     ], cases.outcomes

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageCms, ImageDraw
 
-from local_platform.renderer import RenderError, render
+from local_platform.paths import SAMPLES_DIR
+from local_platform.renderer import RenderError, faces, render
 
 from .images import BLUE, RED, YELLOW, encode, quadrants, solid
+
+CASES = Path(__file__).parents[1] / "cases"
 
 
 def answer(data: bytes, params: dict[str, str], **kwargs: object) -> dict[str, object]:
@@ -49,12 +54,51 @@ def test_fm_json_reads_orientation_exif_alpha_depth_and_colour_model() -> None:
     assert sixteen["Depth"] == 16 and sixteen["DPIWidth"] == 72
 
 
-def test_fm_json_with_faces_lists_faces() -> None:
-    info = answer(encode(quadrants()), {"fm": "json", "faces": "1"})
-    assert info["Faces"] == []  # no face detector locally: documented in metadata.py
-    with pytest.raises(RenderError) as caught:
-        render(encode(quadrants()), {"fm": "json", "faces": "2"})
-    assert caught.value.status == 400
+needs_opencv = pytest.mark.skipif(not faces.available(), reason="opencv-python-headless is not installed")
+PORTRAIT = SAMPLES_DIR / "portrait-landscape.jpg"  # one face near (900, 420) of 1600x1200 (test_faces.py)
+
+
+def bounds_box(face: dict[str, Any]) -> tuple[float, float, float, float]:
+    bounds = face["bounds"]
+    assert set(face) == {"bounds"} and set(bounds) == {"x", "y", "width", "height"}  # imgix's names, no others
+    return bounds["x"], bounds["y"], bounds["x"] + bounds["width"], bounds["y"] + bounds["height"]
+
+
+@needs_opencv
+def test_fm_json_with_faces_lists_the_portraits_face_in_source_pixels() -> None:
+    data = PORTRAIT.read_bytes()
+    info = answer(data, {"fm": "json", "faces": "1", "w": "100"}, content_type="image/jpeg")
+    (face,) = info["Faces"]  # type: ignore[misc]
+    with Image.open(PORTRAIT) as image:
+        (expected,) = faces.detect(image.convert("RGB"))
+    assert bounds_box(face) == pytest.approx(expected, abs=0.01)  # the source's pixels, whatever `w` asks
+    left, top, right, bottom = bounds_box(face)
+    assert abs((left + right) / 2 - 900) < 60 and abs((top + bottom) / 2 - 420) < 60
+
+
+@needs_opencv
+def test_fm_json_faces_are_on_the_oriented_image() -> None:
+    """Stored on its side with EXIF orientation 6: the face is found, and placed, where the upright image has it."""
+    with Image.open(PORTRAIT) as image:
+        upright = image.convert("RGB").resize((800, 600))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # display = stored pixels turned 90 degrees clockwise
+    sideways = encode(upright.transpose(Image.Transpose.ROTATE_90), "JPEG", quality=92, exif=exif.tobytes())
+    info = answer(sideways, {"fm": "json", "faces": "1"})
+    assert info["PixelWidth"] == 600 and info["Orientation"] == 6  # the stored size, as imgix reports it
+    (face,) = info["Faces"]  # type: ignore[misc]
+    left, top, right, bottom = bounds_box(face)
+    assert abs((left + right) / 2 - 450) < 40 and abs((top + bottom) / 2 - 210) < 40
+    assert answer(sideways, {"fm": "json", "faces": "1", "orient": "0"})["Faces"] == []  # as stored: no face
+
+
+def test_fm_json_with_faces_lists_none_without_a_face() -> None:
+    assert answer((CASES / "logo.png").read_bytes(), {"fm": "json", "faces": "1"})["Faces"] == []
+    assert answer(encode(quadrants()), {"fm": "json", "faces": "1"})["Faces"] == []
+    for bad in ({"faces": "2"}, {"faces": "1", "orient": "45"}):
+        with pytest.raises(RenderError) as caught:
+            render(encode(quadrants()), {"fm": "json", **bad})
+        assert caught.value.status == 400
 
 
 def test_palette_json_has_imgix_shape_and_the_image_colours() -> None:

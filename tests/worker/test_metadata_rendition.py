@@ -6,6 +6,7 @@ import hashlib
 import io
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -29,6 +30,7 @@ from imgix_worker.recipes import apply_recipe
 from imgix_worker.redaction import Secret
 from imgix_worker.transport import Deadline
 from imgix_worker.xmp import RDF_NAMESPACE, serialize_xmp
+from local_platform.renderer import faces
 
 from .conftest import JobRunner, image_bytes
 
@@ -220,6 +222,17 @@ def test_metadata_rendition_end_to_end(runner: JobRunner) -> None:
     assert found["colorNames"] == ["navy", "gold", "crimson"]
     assert found["vibrantColorName"] in ("gold", "crimson") and "vibrantDarkColor" in found
     assert "format" not in found and "imageWidth" not in found
+
+
+@pytest.mark.skipif(not faces.available(), reason="opencv-python-headless is not installed")
+def test_metadata_rendition_counts_the_portraits_face(runner: JobRunner) -> None:
+    """The local renderer's fm=json&faces=1 lists the face OpenCV finds: faceCount 1, as imgix would count it."""
+    portrait = (Path(__file__).parents[1] / "cases" / "photo.jpg").read_bytes()  # the demo's portrait, 480x360
+    done = runner.run(portrait, [{"name": "m.xml", "fmt": "xml", "faces": "1", "colors": "2"}])
+    (event,) = done.events
+    assert event["type"] == "rendition_created", event
+    found = values(description(runner.commit_and_read(done.blobs[0])))
+    assert found["faceCount"] == "1" and found["pixelWidth"] == "480"
 
 
 def test_metadata_recipe_through_the_endpoint_path(runner: JobRunner) -> None:
