@@ -31,7 +31,7 @@ from .sniff import HEAD_BYTES, extension_for
 from .source_checks import check_source, declared_type
 from .source_headers import reveal
 from .streamed_copy import stream_copy
-from .transport import Deadline, retry, status_error, translate_errors
+from .transport import Deadline, call_timeout, retry, status_error, storage_limits, translate_errors
 
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
@@ -72,6 +72,9 @@ class Stager:
         self._max_source_bytes = max_source_bytes
         self._copy_poll_seconds = copy_poll_seconds
         self._sync_copy_max_bytes = sync_copy_max_bytes
+        # Each call waits at most this, and never past the deadline (`call_timeout`): the host's shutdown reserve
+        # is shorter than one HTTP timeout.
+        self._http_timeout = http.timeout.read or 60.0
 
     def blob_name(self, job: Job) -> str:
         """`<prefix>/<jobId>/source<.ext>`: one name per job, whatever the attempt."""
@@ -96,15 +99,25 @@ class Stager:
         elif job.source_headers:
             # A server-side copy cannot send the caller's headers: the worker streams the source itself.
             headers = reveal(job.source_headers)
-            size = retry(lambda: self._source_size(url, headers), deadline=deadline, what="reading the source")
+            size = retry(
+                lambda: self._source_size(url, deadline, headers), deadline=deadline, what="reading the source"
+            )
             self._check_size(size)
             size = retry(
-                lambda: stream_copy(self._http, blob, url=url, headers=headers, max_bytes=self._max_source_bytes),
+                lambda: stream_copy(
+                    self._http,
+                    blob,
+                    url=url,
+                    headers=headers,
+                    max_bytes=self._max_source_bytes,
+                    deadline=deadline,
+                    timeout=self._http_timeout,
+                ),
                 deadline=deadline,
                 what="copying the source",
             )
         else:
-            size = retry(lambda: self._source_size(url), deadline=deadline, what="reading the source")
+            size = retry(lambda: self._source_size(url, deadline), deadline=deadline, what="reading the source")
             self._check_size(size)
             retry(lambda: self._copy(blob, url, size, deadline), deadline=deadline, what="copying the source")
         head, stored_type, size = retry(lambda: _read_head(blob), deadline=deadline, what="reading the staged source")
@@ -147,9 +160,9 @@ class Stager:
         if size > self._max_source_bytes:
             raise SourceUnsupported(f"the source is {size} bytes; at most {self._max_source_bytes} can be rendered")
 
-    def _source_size(self, url: str, headers: dict[str, str] | None = None) -> int:
+    def _source_size(self, url: str, deadline: Deadline, headers: dict[str, str] | None = None) -> int:
         with translate_errors("reading the source"):
-            response = self._http.head(url, headers=headers)
+            response = self._http.head(url, headers=headers, timeout=call_timeout(deadline, self._http_timeout))
         transient = status_error(response.status_code, "the source", retry_after=response.headers.get("retry-after"))
         if transient is not None:
             raise transient
@@ -168,11 +181,14 @@ class Stager:
         """
         from azure.core.exceptions import HttpResponseError
 
+        limits = storage_limits(deadline, self._http_timeout)
         try:
             if size <= self._sync_copy_max_bytes:
-                blob.start_copy_from_url(url, requires_sync=True)  # type: ignore[attr-defined]
+                # `timeout` is the service's: Azure stops the copy itself when the call is given up.
+                server_timeout = max(1, int(limits["read_timeout"]))
+                blob.start_copy_from_url(url, requires_sync=True, timeout=server_timeout, **limits)  # type: ignore[attr-defined]
                 return
-            started = blob.start_copy_from_url(url)  # type: ignore[attr-defined]
+            started = blob.start_copy_from_url(url, **limits)  # type: ignore[attr-defined]
         except HttpResponseError as exc:
             if exc.status_code in (400, 403, 404, 409, 412):
                 raise GenericError(f"the source could not be copied: HTTP {exc.status_code}") from exc
@@ -188,7 +204,7 @@ class Stager:
         while True:
             try:
                 copy = retry(
-                    lambda: blob.get_blob_properties().copy,  # type: ignore[attr-defined]
+                    lambda: blob.get_blob_properties(**storage_limits(deadline, self._http_timeout)).copy,  # type: ignore[attr-defined]
                     deadline=deadline,
                     what="checking the copy of the source",
                 )

@@ -21,7 +21,16 @@ import httpx
 from .errors import GenericError, RenditionError, TransientError, WorkerError
 from .logs import log
 
-__all__ = ["Deadline", "http_client", "retry", "retry_after_seconds", "status_error", "translate_errors"]
+__all__ = [
+    "Deadline",
+    "call_timeout",
+    "http_client",
+    "retry",
+    "retry_after_seconds",
+    "status_error",
+    "storage_limits",
+    "translate_errors",
+]
 
 T = TypeVar("T")
 
@@ -63,6 +72,22 @@ class Deadline:
     @property
     def expired(self) -> bool:
         return self.remaining() <= 0
+
+
+# The shortest wait one call gets even when the deadline is (nearly) over: it still fails fast and cleanly.
+MIN_CALL_SECONDS = 1.0
+
+
+def call_timeout(deadline: Deadline, longest: float) -> float:
+    """One HTTP exchange's timeout: what is left of `deadline`, at most `longest` (the client's HTTP timeout), so
+    that a call started just before the deadline does not outlive it by a whole HTTP timeout."""
+    return min(longest, max(MIN_CALL_SECONDS, deadline.remaining()))
+
+
+def storage_limits(deadline: Deadline, longest: float) -> dict[str, float]:
+    """`call_timeout` as the Azure SDK's per-operation transport kwargs (`connection_timeout`, `read_timeout`)."""
+    seconds = call_timeout(deadline, longest)
+    return {"connection_timeout": min(10.0, seconds), "read_timeout": seconds}
 
 
 def retry_after_seconds(value: str | None) -> float | None:

@@ -36,6 +36,7 @@ __all__ = [
     "Seen",
     "Stall",
     "TcpProxy",
+    "Trickle",
     "Truncate",
 ]
 
@@ -109,6 +110,40 @@ class Truncate(Action):
         handler.wfile.write(data[: len(data) // 2])
         handler.wfile.flush()
         handler.close_connection = True  # the server then shuts the socket down: a FIN, no TLS close_notify
+
+
+@dataclass(frozen=True)
+class Trickle(Action):
+    """Forward, then send the real Content-Length, the first `fast` bytes at once and the rest in `pieces` small
+    writes spread over `seconds` (a slow source that never stalls long enough for a read timeout); `release()`
+    ends the trickle (the connection is then closed with the body incomplete). A HEAD, with no body to trickle, is
+    forwarded."""
+
+    fast: int = 0
+    seconds: float = 40.0
+    pieces: int = 400
+    name = "trickle"
+
+    def serve(self, handler: _Handler, body: bytes) -> None:
+        if handler.command == "HEAD":
+            PASS.serve(handler, body)
+            return
+        response = handler.proxy.forward(handler, body)
+        data = response.content
+        handler.send_response(response.status_code)
+        handler.send_header("Content-Type", response.headers.get("content-type", "application/octet-stream"))
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data[: self.fast])
+        handler.wfile.flush()
+        rest = data[self.fast :]
+        step = max(1, -(-len(rest) // self.pieces))
+        for start in range(0, len(rest), step):
+            if handler.proxy.released.wait(self.seconds / self.pieces):  # the pace of the fault, not a sync
+                handler.close_connection = True
+                return
+            handler.wfile.write(rest[start : start + step])
+            handler.wfile.flush()
 
 
 @dataclass(frozen=True)
