@@ -28,6 +28,7 @@ __all__ = [
     "embed_limit",
     "finish_params",
     "non_image_type",
+    "refuse_unhonourable",
     "standard_params",
 ]
 
@@ -127,14 +128,22 @@ def _watermark(value: object) -> dict[str, str]:
     return {"mark": path, "mark-align": "center,middle", "mark-pad": "0", "mark-scale": str(round(factor * 100))}
 
 
+def refuse_unhonourable(rendition: Mapping[str, object]) -> None:
+    """Refuse the fields imgix cannot honour (`REFUSED_FIELDS`), for image and metadata renditions alike.
+
+    :raises RenditionInstructionsError: naming the first such field given.
+    """
+    for field, why in REFUSED_FIELDS.items():
+        if _given(rendition, field):
+            raise RenditionInstructionsError(f"{field} cannot be honoured: {why}")
+
+
 def standard_params(rendition: Mapping[str, object]) -> dict[str, str]:
     """imgix parameters for `dpi` and `watermark`; refuses the fields imgix cannot honour.
 
     :raises RenditionInstructionsError: naming the field.
     """
-    for field, why in REFUSED_FIELDS.items():
-        if _given(rendition, field):
-            raise RenditionInstructionsError(f"{field} cannot be honoured: {why}")
+    refuse_unhonourable(rendition)
     params: dict[str, str] = {}
     if _given(rendition, "dpi"):
         params["dpi"] = _dpi(rendition["dpi"])

@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 
 from .colour_names import colour_name
+from .contract_fields import refuse_unhonourable
 from .errors import GenericError, RenditionInstructionsError, RenditionTooLarge
 from .imgix_params import ALIASES, PARAMETERS
 from .imgix_urls import ImgixUrls
@@ -57,11 +58,12 @@ METADATA_FORMATS = frozenset({"xml", "xmp"})
 MAX_JSON_BYTES = 1024 * 1024  # imgix's JSON answers are a few KiB; anything larger is not one
 DEFAULT_COLORS = 6
 
-# Image instructions of the contract that mean nothing for metadata: refused, never silently dropped.
+# Image instructions of the contract that mean nothing for metadata: refused, never silently dropped (the fields
+# imgix cannot honour at all, `contract_fields.REFUSED_FIELDS`, are refused before these).
 _IMAGE_FIELDS = (
-    "width", "height", "maxWidth", "maxHeight", "quality", "crop", "interlace", "dpi", "convertToDpi", "jpegSize",
-    "watermark", "imgix",
+    "width", "height", "maxWidth", "maxHeight", "quality", "crop", "interlace", "dpi", "watermark", "imgix",
 )  # fmt: skip
+METADATA_RECIPE = "metadata"
 _SERVICE_PARAMETERS = frozenset({"faces", "colors"})
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -81,7 +83,7 @@ _DOMINANT = {
 def is_metadata_rendition(rendition: Mapping[str, object], *, recipe: str | None = None) -> bool:
     """Whether this rendition asks for XMP metadata (`fmt` xml/xmp, or the `metadata` recipe) rather than an image."""
     fmt = rendition.get("fmt")
-    return rendition.get("recipe", recipe) == "metadata" or (
+    return rendition.get("recipe", recipe) == METADATA_RECIPE or (
         isinstance(fmt, str) and fmt.strip().lower() in METADATA_FORMATS
     )
 
@@ -122,12 +124,26 @@ def _colors(value: object) -> int:
     return int(text)
 
 
-def metadata_request(rendition: Mapping[str, object]) -> MetadataRequest:
+def metadata_request(rendition: Mapping[str, object], *, recipe: str | None = None) -> MetadataRequest:
     """The imgix requests for a metadata rendition, from its service parameters `faces` and `colors`.
 
-    :raises RenditionInstructionsError: an image instruction (`width`, `quality`, `imgix`, an imgix parameter other
-        than `faces`/`colors`...), which a metadata rendition cannot honour, or a bad `faces`/`colors` value.
+    :param recipe: the recipe named by the endpoint path (the rendition's own `recipe` field comes first).
+    :raises RenditionInstructionsError: an image instruction (`width`, `quality`, `imgix`, `compressionLevel`, an
+        imgix parameter other than `faces`/`colors`...), a `fmt` other than xml/xmp, a recipe other than
+        `metadata`, each of which a metadata rendition cannot honour, or a bad `faces`/`colors` value.
     """
+    refuse_unhonourable(rendition)
+    fmt = rendition.get("fmt")
+    if fmt is not None and not (isinstance(fmt, str) and fmt.strip().lower() in METADATA_FORMATS):
+        raise RenditionInstructionsError(
+            f"fmt {str(fmt)[:40]!r} does not apply to a metadata rendition: it is RDF/XML (fmt xml)"
+        )
+    chosen = rendition.get("recipe", recipe)
+    if chosen is not None and chosen != METADATA_RECIPE:
+        where = "" if "recipe" in rendition else " (from the endpoint path)"
+        raise RenditionInstructionsError(
+            f"recipe {str(chosen)[:40]!r}{where} does not apply to a metadata rendition (fmt xml)"
+        )
     for field in _IMAGE_FIELDS:
         if rendition.get(field) is not None:
             raise RenditionInstructionsError(f"{field} does not apply to a metadata rendition (fmt xml)")
@@ -281,13 +297,14 @@ def render_metadata(
     deadline: Deadline,
     timeout: float,
     context: dict[str, object] | None = None,
+    recipe: str | None = None,
 ) -> MetadataRendition:
     """Ask imgix for the staged source's metadata and palette, and build the XMP rendition.
 
     :raises RenditionError: bad instructions, or imgix's refusal (as for any rendition, e.g. `SourceCorrupt`).
     :raises GenericError: imgix's answer is not a JSON object, or is larger than `MAX_JSON_BYTES`.
     """
-    request = metadata_request(rendition)
+    request = metadata_request(rendition, recipe=recipe)
     answers = [
         _fetch_json(
             http,

@@ -330,6 +330,7 @@ class Processor:
                     deadline=deadline,
                     timeout=self._http_timeout,
                     context=context,
+                    recipe=job.recipe,
                 )
             else:
                 params = imgix_params(rendition, recipe=job.recipe)

@@ -57,7 +57,7 @@ def circle(rendition: Mapping[str, object]) -> dict[str, str]:
 
 def metadata(rendition: Mapping[str, object]) -> dict[str, str]:
     """The source-metadata request of a metadata rendition (its palette request is made alongside)."""
-    return metadata_request(rendition).info_params
+    return metadata_request(rendition, recipe="metadata").info_params
 
 
 RECIPES: dict[str, Callable[[Mapping[str, object]], dict[str, str]]] = {"circle": circle, "metadata": metadata}

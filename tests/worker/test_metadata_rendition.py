@@ -236,11 +236,46 @@ def test_metadata_rendition_counts_the_portraits_face(runner: JobRunner) -> None
 
 
 def test_metadata_recipe_through_the_endpoint_path(runner: JobRunner) -> None:
-    done = runner.run(image_bytes(), [{"name": "meta", "fmt": "jpg"}], recipe="metadata")
-    (event,) = done.events
-    assert event["type"] == "rendition_created", event
+    done = runner.run(image_bytes(), [{"name": "meta", "fmt": "xml"}, {"name": "no-fmt"}], recipe="metadata")
+    assert [e["type"] for e in done.events] == ["rendition_created"] * 2, done.events
     found = values(description(runner.commit_and_read(done.blobs[0])))
     assert found["pixelWidth"] == "320" and "faceCount" not in found and found["colors"]
+
+
+@pytest.mark.parametrize(
+    ("rendition", "recipe", "field"),
+    [
+        ({"fmt": "xml", "compressionLevel": "9"}, None, "compressionLevel"),
+        ({"fmt": "xml", "pdfbgcolor": "white"}, None, "pdfbgcolor"),
+        ({"fmt": "xml", "jpegSize": "20000"}, None, "jpegSize"),
+        ({"fmt": "xml", "convertToDpi": "300"}, None, "convertToDpi"),
+        ({"recipe": "metadata", "fmt": "png"}, None, "fmt 'png'"),
+        ({"fmt": "jpg"}, "metadata", "fmt 'jpg'"),
+        ({"fmt": "xml", "recipe": "circle"}, None, "recipe 'circle'"),
+        ({"fmt": "xml"}, "circle", "recipe 'circle' (from the endpoint path)"),
+    ],
+)
+def test_metadata_renditions_refuse_what_they_cannot_honour_naming_it(
+    rendition: dict[str, object], recipe: str | None, field: str
+) -> None:
+    assert is_metadata_rendition(rendition, recipe=recipe)
+    with pytest.raises(RenditionInstructionsError) as refused:
+        metadata_request(rendition, recipe=recipe)
+    assert str(refused.value.message).startswith(field), refused.value.message
+
+
+def test_a_metadata_rendition_with_a_field_imgix_cannot_honour_fails_naming_it(runner: JobRunner) -> None:
+    renditions = [
+        {"name": "level.xml", "fmt": "xml", "compressionLevel": "9"},
+        {"name": "circle.xml", "fmt": "xml", "recipe": "circle"},
+        {"name": "fine.xml", "fmt": "xml"},
+    ]
+    done = runner.run(image_bytes(), renditions)
+    events = {e["rendition"]["name"]: e for e in done.events}  # type: ignore[index]
+    assert events["fine.xml"]["type"] == "rendition_created"
+    for name, field in (("level.xml", "compressionLevel"), ("circle.xml", "recipe")):
+        assert events[name]["errorReason"] == "RenditionInstructionsError", events[name]
+        assert field in str(events[name]["errorMessage"])
 
 
 def test_metadata_rendition_failures_use_contract_reasons(runner: JobRunner) -> None:
