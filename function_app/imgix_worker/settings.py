@@ -5,10 +5,12 @@ A missing or invalid setting raises `SettingsError` naming it; a secret's value 
 `SETTINGS` lists every setting with its default: the infrastructure's app settings are checked against it.
 
 A *local run* is one with `IMGIX_SOURCE_CONNECTION_STRING` set (Azurite): Azure reaches the imgix source by
-managed identity and never sets it. Outside local runs `RELAY_HMAC_KEY` is required, so the intake in Azure
-trusts only signed relay calls. No setting may hold an unresolved Key Vault reference (`@Microsoft.KeyVault(...)`):
-App Service passes the reference text itself when it cannot read the vault, and that text is computable from the
-repository, so accepting it as a key would make a public key.
+managed identity and never sets it, and an app on App Service (any plan, Flex Consumption included: the platform
+sets `PLATFORM_SETTINGS`) that is given it anyway is refused, so that a connection string cannot make an Azure app
+a "local run" that drops the relay-key requirement. Outside local runs `RELAY_HMAC_KEY` is required, so the intake
+in Azure trusts only signed relay calls. No setting may hold an unresolved Key Vault reference
+(`@Microsoft.KeyVault(...)`): App Service passes the reference text itself when it cannot read the vault, and that
+text is computable from the repository, so accepting it as a key would make a public key.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ from .errors import SettingsError
 from .host_limits import HostLimits
 from .redaction import Secret, register_secret
 
-__all__ = ["HOST_STORAGE_SETTINGS", "SETTINGS", "HostStorage", "Setting", "Settings"]
+__all__ = ["HOST_STORAGE_SETTINGS", "PLATFORM_SETTINGS", "SETTINGS", "HostStorage", "Setting", "Settings"]
 
 DEFAULT_SOURCE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff")
 IMGIX_MAX_SOURCE_BYTES = 500 * 1000 * 1000  # imgix refuses larger inputs with 413
 KEY_VAULT_REFERENCE = "@microsoft.keyvault("  # compared case-insensitively
+# Set by the App Service platform on every plan (WEBSITE_SITE_NAME everywhere; WEBSITE_INSTANCE_ID on dedicated and
+# Elastic Premium instances, CONTAINER_NAME on Linux Consumption and Flex): never present in a local run.
+PLATFORM_SETTINGS = ("WEBSITE_SITE_NAME", "WEBSITE_INSTANCE_ID", "CONTAINER_NAME")
 # The Functions host's own storage settings, read for the relay's replay markers (`HostStorage`).
 HOST_STORAGE_SETTINGS = (
     "AzureWebJobsStorage",
@@ -177,7 +182,8 @@ class Settings:
 
     @property
     def local_run(self) -> bool:
-        """A local run (Azurite): the one setting only local runs have, IMGIX_SOURCE_CONNECTION_STRING, is set."""
+        """A local run (Azurite): the one setting only local runs have, IMGIX_SOURCE_CONNECTION_STRING, is set
+        (`from_env` refuses it on App Service)."""
         return self.imgix_source_connection_string is not None
 
     @classmethod
@@ -210,6 +216,13 @@ class Settings:
 
         account_url = raw["IMGIX_SOURCE_ACCOUNT_URL"].rstrip("/")
         connection = raw["IMGIX_SOURCE_CONNECTION_STRING"]
+        platform = [name for name in PLATFORM_SETTINGS if environ.get(name, "").strip()]
+        if connection and platform:
+            raise SettingsError(
+                "IMGIX_SOURCE_CONNECTION_STRING",
+                f"is for local runs only, and this app runs on App Service ({platform[0]} is set): "
+                "remove it and set IMGIX_SOURCE_ACCOUNT_URL (the app's managed identity reaches the account)",
+            )
         if bool(account_url) == bool(connection):
             raise SettingsError(
                 "IMGIX_SOURCE_ACCOUNT_URL",

@@ -59,6 +59,19 @@ def test_the_relay_key_is_required_except_in_local_runs() -> None:
     assert local.relay_hmac_key is None
 
 
+@pytest.mark.parametrize("platform", ["WEBSITE_SITE_NAME", "WEBSITE_INSTANCE_ID", "CONTAINER_NAME"])
+def test_a_connection_string_on_app_service_is_refused_not_taken_for_a_local_run(platform: str) -> None:
+    assert Settings.from_env(LOCAL).local_run  # the same settings on a developer's machine
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({**LOCAL, platform: "func-imgix-renditions-dev"})
+    assert info.value.name == "IMGIX_SOURCE_CONNECTION_STRING" and platform in str(info.value)
+    assert "UseDevelopmentStorage" not in str(info.value)
+    with pytest.raises(SettingsError) as info:  # a relay key does not make it acceptable either
+        Settings.from_env({**LOCAL, "RELAY_HMAC_KEY": BASE["RELAY_HMAC_KEY"], platform: "x"})
+    assert info.value.name == "IMGIX_SOURCE_CONNECTION_STRING"
+    assert not Settings.from_env({**BASE, platform: "func-imgix-renditions-dev"}).local_run
+
+
 def test_a_relay_key_needs_the_host_storage_for_replay_markers() -> None:
     env = {k: v for k, v in BASE.items() if k not in HOST_STORAGE_SETTINGS}
     with pytest.raises(SettingsError, match="AzureWebJobsStorage"):
