@@ -1,5 +1,6 @@
 """What the Functions host allows the worker, read once from `host.json` beside the app (and its app-setting
-overrides): the invocation timeout, and how many queue messages one instance runs at a time.
+overrides): the invocation timeout, and how many queue messages one instance runs at a time (per trigger queue:
+`jobs` and `jobs-poison` each run their own batches, concurrently).
 
 The host reads `host.json` at the app's root; any value can be overridden by an app setting named after its path,
 `AzureFunctionsJobHost__functionTimeout` or `AzureFunctionsJobHost__extensions__queues__batchSize` (names are
@@ -17,7 +18,15 @@ from pathlib import Path
 
 from .errors import SettingsError
 
-__all__ = ["HOST_JSON", "SHUTDOWN_RESERVE_SECONDS", "STREAMS_PER_RENDITION", "HostLimits"]
+__all__ = [
+    "HOST_JSON",
+    "JOB_THREAD_CONNECTIONS",
+    "POISON_MESSAGE_CONNECTIONS",
+    "POOL_HEADROOM",
+    "SHUTDOWN_RESERVE_SECONDS",
+    "STREAMS_PER_RENDITION",
+    "HostLimits",
+]
 
 # imgix_worker/ sits beside host.json both in the repository (function_app/) and in the published zip's root.
 HOST_JSON = Path(__file__).resolve().parent.parent / "host.json"
@@ -27,7 +36,12 @@ OVERRIDE_PREFIX = "AzureFunctionsJobHost__"
 SHUTDOWN_RESERVE_SECONDS = 30
 # Connections one rendition holds at once: the imgix answer streams straight into the target's upload.
 STREAMS_PER_RENDITION = 2
-# Connections beyond the renditions': each poison message's events, the intake, staging's HEAD and copy.
+# A job's own thread beside its renditions': staging, then the failure events it sends at the deadline while
+# renditions still stream.
+JOB_THREAD_CONNECTIONS = 1
+# A `jobs-poison` message sends its events one at a time; that queue's batch runs beside the `jobs` batch.
+POISON_MESSAGE_CONNECTIONS = 1
+# Connections beyond the queues': the intake's calls.
 POOL_HEADROOM = 8
 # The host's defaults (Flex Consumption: functionTimeout 30 min; queues: batchSize 16, newBatchThreshold = half).
 DEFAULT_FUNCTION_TIMEOUT = 30 * 60.0
@@ -111,8 +125,12 @@ class HostLimits:
             )
 
     def http_connections(self, render_concurrency: int) -> int:
-        """Connections the shared HTTP pool needs so that no request waits for one (a `PoolTimeout`)."""
-        return self.concurrent_messages * render_concurrency * STREAMS_PER_RENDITION + POOL_HEADROOM
+        """Connections the shared HTTP pool needs so that no request waits for one (a `PoolTimeout`): the `jobs`
+        batch's renditions and job threads, the `jobs-poison` batch (the host runs it concurrently, with the same
+        queue settings), and the intake."""
+        jobs = self.concurrent_messages * (render_concurrency * STREAMS_PER_RENDITION + JOB_THREAD_CONNECTIONS)
+        poison = self.concurrent_messages * POISON_MESSAGE_CONNECTIONS
+        return jobs + poison + POOL_HEADROOM
 
 
 def _count(text: str | None, key: str, default: int) -> int:

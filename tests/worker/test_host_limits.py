@@ -59,6 +59,14 @@ def test_the_pool_holds_every_stream_the_host_can_run_at_once() -> None:
     assert limits.http_connections(4) > streams
 
 
+def test_the_pool_also_holds_the_poison_queues_batch() -> None:
+    limits = HostLimits.load({})  # host.json: batchSize 8 + newBatchThreshold 4 per trigger queue
+    assert limits.concurrent_messages == 12
+    jobs = 12 * (4 * STREAMS_PER_RENDITION + 1)  # each job's renditions, and its own thread's failure events
+    poison = 12  # the jobs-poison trigger's batch, each message sending its events one at a time
+    assert limits.http_connections(4) >= jobs + poison + 1  # and at least one for the intake
+
+
 def test_the_worker_pool_is_sized_from_the_host(worker_env: dict[str, str]) -> None:
     from imgix_worker.service import Worker
 
