@@ -29,6 +29,7 @@ __all__ = [
     "finish_params",
     "non_image_type",
     "refuse_unhonourable",
+    "sent_as",
     "standard_params",
 ]
 
@@ -150,6 +151,18 @@ def standard_params(rendition: Mapping[str, object]) -> dict[str, str]:
     if _given(rendition, "watermark"):
         params.update(_watermark(rendition["watermark"]))
     return params
+
+
+def sent_as(rendition: Mapping[str, object], params: Mapping[str, str]) -> dict[str, str]:
+    """The contract field behind an imgix parameter made here, for errors to name what the caller sent: `mark` ->
+    `watermark` (or `watermark.image`), unless the caller's own `mark` replaced the watermark's."""
+    if not _given(rendition, "watermark") or "mark" not in params:
+        return {}
+    value = rendition["watermark"]
+    if params["mark"] != _watermark(value)["mark"]:
+        return {}
+    as_object = isinstance(value, dict) or (isinstance(value, str) and value.strip().startswith("{"))
+    return {"mark": "watermark.image" if as_object else "watermark"}
 
 
 def dimension_cap(rendition: Mapping[str, object]) -> tuple[int | None, int | None]:

@@ -55,13 +55,16 @@ class ParamPolicy:
             allow_billable=settings.imgix_allow_billable,
         )
 
-    def check(self, params: Mapping[str, str]) -> None:
+    def check(self, params: Mapping[str, str], *, sent_as: Mapping[str, str] | None = None) -> None:
         """Accept the parameters or name the first one the environment does not allow.
 
-        :raises RenditionInstructionsError: naming the parameter.
+        :param sent_as: the field the caller sent for a parameter the worker made from it (`mark` from
+            `watermark`, `contract_fields.sent_as`): errors name what the caller wrote.
+        :raises RenditionInstructionsError: naming the parameter (or the field it came from).
         """
-        for name, value in params.items():
-            base = name[:-2] if name.endswith("64") else name
+        for key, value in params.items():
+            base = key[:-2] if key.endswith("64") else key
+            name = (sent_as or {}).get(key, key)
             if not self.allow_billable and (
                 base in BILLABLE_PARAMETERS or value.lower() in _BILLABLE_VALUES.get(base, ())
             ):

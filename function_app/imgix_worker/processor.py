@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from .contract_fields import check_dimension_cap, data_uri, embed_limit, non_image_type
+from .contract_fields import check_dimension_cap, data_uri, embed_limit, non_image_type, sent_as
 from .delivery import deliver
 from .errors import EventsUndelivered, GenericError, RenditionError
 from .events import LAST_ATTEMPT_SECONDS, EventSender, created_event, failed_event
@@ -334,7 +334,7 @@ class Processor:
                 )
             else:
                 params = imgix_params(rendition, recipe=job.recipe)
-                self._policy.check(params)
+                self._policy.check(params, sent_as=sent_as(rendition, params))
                 url = self._urls.signed_url(staged.blob_name, params)
                 result = retry(
                     lambda: fetch_rendition(

@@ -6,7 +6,8 @@ request, exactly one creates the marker; the other gets 409 and answers as to an
 only after the signature verified, so unsigned traffic writes nothing. The stack's lifecycle rule deletes markers
 after a day (a signature passes only within 300 s of its timestamp); the stack creates the container, a local run
 creates it when missing. The per-process `ReplayCache` stays in front: a replay to the same instance costs no
-storage call. A marker that cannot be written is a 503 (the relay's next attempt is signed afresh), never a 500.
+storage call. A marker that cannot be written is a 503, never a 500: the request was not accepted. The relay does
+not retry (it answers AEM with a 500); a job sent again arrives as a new, freshly signed request.
 """
 
 from __future__ import annotations

@@ -76,6 +76,20 @@ def test_other_overlay_images_are_refused_naming_the_parameter(rendition: dict[s
         check(rendition)
 
 
+def test_errors_name_the_field_the_caller_sent() -> None:
+    from imgix_worker.contract_fields import sent_as
+
+    for rendition, field in (
+        ({"watermark": "/staged/job/source.jpg"}, "watermark"),
+        ({"watermark": {"image": "/staged/job/source.jpg", "scale": 0.5}}, "watermark.image"),
+        ({"watermark": "/logo.png", "mark": "/staged/job/source.jpg"}, "mark"),  # the caller's own mark won
+    ):
+        params = imgix_params(rendition)
+        with pytest.raises(RenditionInstructionsError) as refused:
+            POLICY.check(params, sent_as=sent_as(rendition, params))
+        assert refused.value.message.startswith(f"{field} must not point into the staged sources")
+
+
 def test_without_overlay_hosts_only_paths_pass() -> None:
     check({"mark": "/overlays/logo.png"}, CLOSED)
     with pytest.raises(RenditionInstructionsError, match="no overlay hosts are allowed"):
@@ -120,11 +134,16 @@ def test_a_job_cannot_overlay_another_jobs_staged_source(runner: JobRunner) -> N
         {"name": "steal.png", "fmt": "png", "mark": "/tests/0123456789abcdef/source.jpg"},
         {"name": "remote.png", "fmt": "png", "imgix": '{"mark": "https://assets.imgix.net/logo.png"}'},
         {"name": "billable.png", "fmt": "png", "bg-remove": "true"},
+        {"name": "watermark.png", "fmt": "png", "watermark": "/tests/0123456789abcdef/source.jpg"},
+        {"name": "object.png", "fmt": "png", "watermark": {"image": "/tests/0123456789abcdef/source.jpg"}},
     ]
     done = runner.run(image_bytes(), renditions)
     outcome = {e["rendition"]["name"]: (e["type"], e.get("errorReason"), e.get("errorMessage")) for e in done.events}
     assert outcome["ok.png"][0] == "rendition_created"
-    for name, param in (("steal.png", "mark"), ("remote.png", "mark"), ("billable.png", "bg-remove")):
+    named = [("steal.png", "mark"), ("remote.png", "mark"), ("billable.png", "bg-remove")]
+    # The worker makes imgix's `mark` from `watermark`: the error names the field the caller sent.
+    named += [("watermark.png", "watermark"), ("object.png", "watermark.image")]
+    for name, param in named:
         kind, reason, message = outcome[name]
         assert (kind, reason) == ("rendition_failed", "RenditionInstructionsError")
         assert str(message).startswith(param + " ")
