@@ -28,9 +28,11 @@ __all__ = ["HOST_STORAGE_SETTINGS", "PLATFORM_SETTINGS", "SETTINGS", "HostStorag
 DEFAULT_SOURCE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff")
 IMGIX_MAX_SOURCE_BYTES = 500 * 1000 * 1000  # imgix refuses larger inputs with 413
 KEY_VAULT_REFERENCE = "@microsoft.keyvault("  # compared case-insensitively
-# Set by the App Service platform on every plan (WEBSITE_SITE_NAME everywhere; WEBSITE_INSTANCE_ID on dedicated and
-# Elastic Premium instances, CONTAINER_NAME on Linux Consumption and Flex): never present in a local run.
-PLATFORM_SETTINGS = ("WEBSITE_SITE_NAME", "WEBSITE_INSTANCE_ID", "CONTAINER_NAME")
+# Set by the App Service platform (WEBSITE_SITE_NAME on every plan, Flex Consumption included; WEBSITE_INSTANCE_ID on
+# dedicated and Elastic Premium instances; WEBSITE_SKU, e.g. FlexConsumption, the Functions host's own plan test),
+# never in a local run. Not CONTAINER_NAME (Linux Consumption and Flex set it): too generic, containers and CI
+# runners set it too.
+PLATFORM_SETTINGS = ("WEBSITE_SITE_NAME", "WEBSITE_INSTANCE_ID", "WEBSITE_SKU")
 # The Functions host's own storage settings, read for the relay's replay markers (`HostStorage`).
 HOST_STORAGE_SETTINGS = (
     "AzureWebJobsStorage",

@@ -59,7 +59,7 @@ def test_the_relay_key_is_required_except_in_local_runs() -> None:
     assert local.relay_hmac_key is None
 
 
-@pytest.mark.parametrize("platform", ["WEBSITE_SITE_NAME", "WEBSITE_INSTANCE_ID", "CONTAINER_NAME"])
+@pytest.mark.parametrize("platform", ["WEBSITE_SITE_NAME", "WEBSITE_INSTANCE_ID", "WEBSITE_SKU"])
 def test_a_connection_string_on_app_service_is_refused_not_taken_for_a_local_run(platform: str) -> None:
     assert Settings.from_env(LOCAL).local_run  # the same settings on a developer's machine
     with pytest.raises(SettingsError) as info:
@@ -70,6 +70,7 @@ def test_a_connection_string_on_app_service_is_refused_not_taken_for_a_local_run
         Settings.from_env({**LOCAL, "RELAY_HMAC_KEY": BASE["RELAY_HMAC_KEY"], platform: "x"})
     assert info.value.name == "IMGIX_SOURCE_CONNECTION_STRING"
     assert not Settings.from_env({**BASE, platform: "func-imgix-renditions-dev"}).local_run
+    assert Settings.from_env({**LOCAL, "CONTAINER_NAME": "devcontainer"}).local_run  # any container sets that one
 
 
 def test_a_relay_key_needs_the_host_storage_for_replay_markers() -> None:
