@@ -22,6 +22,7 @@ from .contract_fields import check_dimension_cap, data_uri, embed_limit, non_ima
 from .delivery import deliver
 from .errors import EventsUndelivered, GenericError, RenditionError
 from .events import LAST_ATTEMPT_SECONDS, EventSender, created_event, failed_event
+from .host_limits import SHUTDOWN_RESERVE_SECONDS
 from .imgix_urls import ImgixUrls
 from .instructions import imgix_params
 from .jobs import Job
@@ -39,6 +40,11 @@ __all__ = ["JobOutcome", "Processor"]
 REPORT_RESERVE_SECONDS = 5.0
 # What deleting the staged source may still take after the deadline (host_limits.SHUTDOWN_RESERVE_SECONDS covers it).
 CLEANUP_SECONDS = 10.0
+# All the reporting after the job's deadline (last event attempts and their markers, from every thread) shares this
+# one budget, so that with many renditions it still ends within the host's shutdown reserve: the events and the
+# cleanup after it (an event and a marker started just before it ends may take LAST_ATTEMPT_SECONDS each more).
+# What does not fit gets no marker and is reported by the message's redelivery.
+AFTER_DEADLINE_SECONDS = SHUTDOWN_RESERVE_SECONDS - CLEANUP_SECONDS - 5.0
 
 
 @dataclass
@@ -75,6 +81,7 @@ class _Reporter:
         self._ledger = ledger
         self._outcome = outcome
         self._deadline = deadline
+        self._after_deadline = Deadline(deadline.at + AFTER_DEADLINE_SECONDS)
         self._http_timeout = http_timeout
         self._lock = threading.Lock()
         self.already_reported: set[int] = set()
@@ -98,10 +105,10 @@ class _Reporter:
 
     def _send(self, index: int, event: dict[str, object]) -> None:
         with self._lock:
-            given_up = self._deadline.expired and bool(self.undelivered)
+            given_up = self._deadline.expired and (bool(self.undelivered) or self._after_deadline.expired)
         if given_up:
-            # Past the deadline with the ingress already failing: one last attempt per event would hold the
-            # invocation a second per rendition; the redelivery reports these instead.
+            # Past the deadline with the ingress already failing, or past the budget after it: one last attempt
+            # per event would hold the invocation a second per rendition; the redelivery reports these instead.
             name = self._job.renditions[index].get("name")
             log("event not delivered", level=logging.ERROR, type=event["type"], status="past the job's deadline",
                 request_id=self._job.request_id, job_id=self._job.job_id, rendition=name)  # fmt: skip
@@ -118,8 +125,8 @@ class _Reporter:
                 self.undelivered.append(index)
             return
         with self._lock:
-            skip_marker = self._deadline.expired and self._marker_failed
-        if skip_marker:  # storage already failing past the deadline: a redelivery may repeat this event
+            skip_marker = self._deadline.expired and (self._marker_failed or self._after_deadline.expired)
+        if skip_marker:  # storage failing, or no time left, past the deadline: a redelivery may repeat this event
             log("report marker not written", level=logging.WARNING, error="past the job's deadline",
                 job_id=self._job.job_id)  # fmt: skip
             return
@@ -289,8 +296,9 @@ class Processor:
             if pending:
                 cancelled.set()
                 seconds = self._deadline_seconds
-                for future in pending:
+                for future in pending:  # all first: a queued rendition must not start while failures are sent
                     future.cancel()
+                for future in pending:
                     reporter.failed(
                         futures[future],
                         GenericError(f"processing timed out for the rendition after {seconds:g} seconds"),
@@ -317,6 +325,8 @@ class Processor:
             "job_id": job.job_id,
             "rendition": rendition.get("name", index),
         }
+        if cancelled.is_set():  # picked up after the deadline: the job's thread reports it as timed out
+            return
         try:
             limit = embed_limit(rendition)
             metadata = is_metadata_rendition(rendition, recipe=job.recipe)

@@ -30,6 +30,7 @@ from local_platform.tls import TlsFiles
 __all__ = [
     "PASS",
     "Action",
+    "Delay",
     "Forward",
     "Reply",
     "ScriptedProxy",
@@ -110,6 +111,20 @@ class Truncate(Action):
         handler.wfile.write(data[: len(data) // 2])
         handler.wfile.flush()
         handler.close_connection = True  # the server then shuts the socket down: a FIN, no TLS close_notify
+
+
+@dataclass(frozen=True)
+class Delay(Action):
+    """Wait `seconds` (a slow peer, not a stalled one: it always answers), then do `then` (forward, by default);
+    `release()` ends the wait at once."""
+
+    seconds: float
+    then: Action = field(default_factory=Forward)
+    name = "delay"
+
+    def serve(self, handler: _Handler, body: bytes) -> None:
+        handler.proxy.released.wait(self.seconds)  # the fault's latency, not a synchronisation
+        self.then.serve(handler, body)
 
 
 @dataclass(frozen=True)
