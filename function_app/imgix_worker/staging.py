@@ -95,7 +95,11 @@ class Stager:
             data = _decode_data_url(url)
             size = len(data)
             self._check_size(size)
-            retry(lambda: blob.upload_blob(data, overwrite=True), deadline=deadline, what="staging the source")
+            retry(
+                lambda: blob.upload_blob(data, overwrite=True, **storage_limits(deadline, self._http_timeout)),
+                deadline=deadline,
+                what="staging the source",
+            )
         elif job.source_headers:
             # A server-side copy cannot send the caller's headers: the worker streams the source itself.
             headers = reveal(job.source_headers)
@@ -120,7 +124,11 @@ class Stager:
             size = retry(lambda: self._source_size(url, deadline), deadline=deadline, what="reading the source")
             self._check_size(size)
             retry(lambda: self._copy(blob, url, size, deadline), deadline=deadline, what="copying the source")
-        head, stored_type, size = retry(lambda: _read_head(blob), deadline=deadline, what="reading the staged source")
+        head, stored_type, size = retry(
+            lambda: _read_head(blob, storage_limits(deadline, self._http_timeout)),
+            deadline=deadline,
+            what="reading the staged source",
+        )
         self._check_size(size)  # what was copied, not what the source's HEAD promised
         kind = check_source(
             head,
@@ -128,7 +136,9 @@ class Stager:
             allowed_types=self._allowed_types,
             declared=declared_type(job.source_mimetype, name=job.source_name, url=url),
             read_at=lambda offset, length: retry(
-                lambda: _read_range(blob, offset, length), deadline=deadline, what="reading the staged source"
+                lambda: _read_range(blob, offset, length, storage_limits(deadline, self._http_timeout)),
+                deadline=deadline,
+                what="reading the staged source",
             ),
         ).mimetype
         if stored_type != kind:
@@ -136,7 +146,9 @@ class Stager:
             from azure.storage.blob import ContentSettings
 
             retry(
-                lambda: blob.set_http_headers(content_settings=ContentSettings(content_type=kind)),
+                lambda: blob.set_http_headers(
+                    content_settings=ContentSettings(content_type=kind), **storage_limits(deadline, self._http_timeout)
+                ),
                 deadline=deadline,
                 what="labelling the staged source",
             )
@@ -222,10 +234,10 @@ class Stager:
             time.sleep(self._copy_poll_seconds)  # Azure copies on its side; we poll its status
 
 
-def _read_head(blob: object) -> tuple[bytes, str | None, int]:
+def _read_head(blob: object, limits: dict[str, float]) -> tuple[bytes, str | None, int]:
     """The first bytes of the staged blob, its content type and its whole size (all from the same response)."""
     with translate_errors("reading the staged source"):
-        download = blob.download_blob(offset=0, length=HEAD_BYTES)  # type: ignore[attr-defined]
+        download = blob.download_blob(offset=0, length=HEAD_BYTES, **limits)  # type: ignore[attr-defined]
         head = download.readall()
         properties = download.properties
     # A ranged read says the whole size in Content-Range ("bytes 0-4095/123456"); `size` is the range's.
@@ -245,10 +257,10 @@ def _abort_copy(blob: object, copy_id: str | None) -> None:
         log("copy not aborted", level=logging.WARNING, error=type(exc).__name__)
 
 
-def _read_range(blob: object, offset: int, length: int) -> bytes:
+def _read_range(blob: object, offset: int, length: int, limits: dict[str, float]) -> bytes:
     """`length` bytes of the staged blob from `offset` (a header that lies past the head)."""
     with translate_errors("reading the staged source"):
-        return blob.download_blob(offset=offset, length=length).readall()  # type: ignore[attr-defined,no-any-return]
+        return blob.download_blob(offset=offset, length=length, **limits).readall()  # type: ignore[attr-defined,no-any-return]
 
 
 def _extension(job: Job) -> str:
