@@ -8,7 +8,7 @@ import pytest
 
 from imgix_worker.settings import SETTINGS, Settings
 from infra.app_settings import LOCAL_ONLY_SETTINGS, PLATFORM_SETTING_PREFIXES
-from infra.mock_run import StackRun, run_stack
+from infra.mock_run import ROOT, StackRun, run_stack
 from profiles import load_profiles
 
 PROJECT = "aem-imgix-renditions"
@@ -66,6 +66,15 @@ def test_overlay_hosts_and_billable_parameters_come_from_the_stack_config(run: S
     settings = _app_settings(configured)
     assert settings["IMGIX_OVERLAY_HOSTS"] == "assets.example.com,cdn.example.org"
     assert settings["IMGIX_ALLOW_BILLABLE"] == "true"
+
+
+def test_the_python_workers_threads_leave_room_for_the_intake_behind_every_queue_invocation(run: StackRun) -> None:
+    # host.json lets each queue trigger (jobs, jobs-poison) run batchSize + newBatchThreshold messages at once per
+    # instance; the worker's default pool (min(32, cores + 4)) is 5-6 threads on a 1-2 core Flex instance.
+    queues = json.loads((ROOT / "function_app" / "host.json").read_text())["extensions"]["queues"]
+    queue_invocations = 2 * (queues["batchSize"] + queues["newBatchThreshold"])
+    threads = int(_app_settings(run)["PYTHON_THREADPOOL_THREAD_COUNT"])
+    assert threads >= queue_invocations + 4, f"{run.stack}: the intake would wait for a thread behind queue jobs"
 
 
 def test_secret_settings_are_key_vault_references(run: StackRun) -> None:

@@ -12,6 +12,7 @@ import azure.functions as func
 import pytest
 
 from imgix_worker.errors import SettingsError
+from imgix_worker.host_limits import QUEUE_TRIGGERS
 from imgix_worker.service import JOBS_QUEUE, POISON_QUEUE
 
 from .conftest import JobRunner, image_bytes
@@ -41,6 +42,9 @@ def test_registrations(function_app: ModuleType) -> None:
     assert http.route == "worker/{recipe?}"
     assert functions["process"].get_trigger().queue_name == JOBS_QUEUE
     assert functions["poisoned"].get_trigger().queue_name == POISON_QUEUE
+    # The Python worker's thread count (host_limits.sync_threads) counts one batch per queue trigger.
+    queue_triggers = [f for f in functions.values() if f.get_trigger().get_binding_name() == "queueTrigger"]
+    assert len(queue_triggers) == QUEUE_TRIGGERS
     assert all(
         f.get_trigger().connection == "AzureWebJobsStorage" for f in (functions["process"], functions["poisoned"])
     )
