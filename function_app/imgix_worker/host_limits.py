@@ -1,5 +1,6 @@
 """What the Functions host allows the worker, read once from `host.json` beside the app (and its app-setting
-overrides): the invocation timeout, and how many queue messages one instance runs at a time.
+overrides): the invocation timeout, how many queue messages one instance runs at a time, and so how many threads the
+Python worker needs for them (`PYTHON_THREADPOOL_THREAD_COUNT`, which infra and the local platform both set from here).
 
 The host reads `host.json` at the app's root; any value can be overridden by an app setting named after its path,
 `AzureFunctionsJobHost__functionTimeout` or `AzureFunctionsJobHost__extensions__queues__batchSize` (names are
@@ -17,7 +18,15 @@ from pathlib import Path
 
 from .errors import SettingsError
 
-__all__ = ["HOST_JSON", "SHUTDOWN_RESERVE_SECONDS", "STREAMS_PER_RENDITION", "HostLimits"]
+__all__ = [
+    "HOST_JSON",
+    "HTTP_THREADS",
+    "QUEUE_TRIGGERS",
+    "SHUTDOWN_RESERVE_SECONDS",
+    "STREAMS_PER_RENDITION",
+    "THREAD_COUNT_SETTING",
+    "HostLimits",
+]
 
 # imgix_worker/ sits beside host.json both in the repository (function_app/) and in the published zip's root.
 HOST_JSON = Path(__file__).resolve().parent.parent / "host.json"
@@ -29,6 +38,13 @@ SHUTDOWN_RESERVE_SECONDS = 30
 STREAMS_PER_RENDITION = 2
 # Connections beyond the renditions': each poison message's events, the intake, staging's HEAD and copy.
 POOL_HEADROOM = 8
+# The Python worker runs every sync invocation (HTTP and queue) on one pool of this many threads; on Python 3.9+ its
+# default is ThreadPoolExecutor's min(32, cores + 4): 5-6 threads on a 1-2 core Flex instance.
+THREAD_COUNT_SETTING = "PYTHON_THREADPOOL_THREAD_COUNT"
+# function_app.py's queue triggers (`jobs`, `jobs-poison`): the host runs a batch of each at once.
+QUEUE_TRIGGERS = 2
+# Threads kept free for the intake while every queue invocation holds one: Asset Compute's relay call waits on it.
+HTTP_THREADS = 8
 # The host's defaults (Flex Consumption: functionTimeout 30 min; queues: batchSize 16, newBatchThreshold = half).
 DEFAULT_FUNCTION_TIMEOUT = 30 * 60.0
 DEFAULT_BATCH_SIZE = 16
@@ -109,6 +125,12 @@ class HostLimits:
                 f"must be at most host.json's functionTimeout ({self.function_timeout_seconds:g} s) minus "
                 f"{SHUTDOWN_RESERVE_SECONDS} s, i.e. {max(0.0, limit):g}; lower it or raise functionTimeout",
             )
+
+    @property
+    def sync_threads(self) -> int:
+        """Threads the Python worker's pool needs so that the intake never waits behind queue invocations: every
+        queue trigger's `concurrent_messages`, plus `HTTP_THREADS`."""
+        return self.concurrent_messages * QUEUE_TRIGGERS + HTTP_THREADS
 
     def http_connections(self, render_concurrency: int) -> int:
         """Connections the shared HTTP pool needs so that no request waits for one (a `PoolTimeout`)."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from imgix_worker.errors import SettingsError
-from imgix_worker.host_limits import HOST_JSON, STREAMS_PER_RENDITION, HostLimits
+from imgix_worker.host_limits import HOST_JSON, HTTP_THREADS, QUEUE_TRIGGERS, STREAMS_PER_RENDITION, HostLimits
 from local_platform.paths import ROOT
 
 
@@ -57,6 +57,12 @@ def test_the_pool_holds_every_stream_the_host_can_run_at_once() -> None:
     limits = HostLimits.load({})
     streams = limits.concurrent_messages * 4 * STREAMS_PER_RENDITION
     assert limits.http_connections(4) > streams
+
+
+def test_the_python_workers_threads_outnumber_every_queue_invocation_the_host_runs() -> None:
+    limits = HostLimits.load({"AzureFunctionsJobHost__extensions__queues__batchSize": "10"})  # threshold: 4
+    assert limits.sync_threads == (10 + 4) * QUEUE_TRIGGERS + HTTP_THREADS
+    assert HTTP_THREADS >= 1, "the intake needs a thread while every queue invocation holds one"
 
 
 def test_the_worker_pool_is_sized_from_the_host(worker_env: dict[str, str]) -> None:
