@@ -29,9 +29,6 @@ def function_app(worker_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) ->
     module.registered = {f.get_function_name(): f for f in module.app.get_functions()}  # get_functions runs once
     yield module
     sys.modules.pop("function_app", None)
-    if service._worker is not None:
-        service._worker.close()
-    service._worker = None
 
 
 def test_registrations(function_app: ModuleType) -> None:
