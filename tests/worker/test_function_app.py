@@ -35,9 +35,6 @@ def load_app(worker_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Ite
 
     yield load
     sys.modules.pop("function_app", None)
-    if service._worker is not None:
-        service._worker.close()
-    service._worker = None
 
 
 @pytest.fixture

@@ -66,11 +66,11 @@ def test_the_python_workers_threads_outnumber_every_queue_invocation_the_host_ru
 
 
 def test_the_worker_pool_is_sized_from_the_host(worker_env: dict[str, str]) -> None:
-    from imgix_worker.service import Worker
+    from .conftest import build_worker
 
-    with Worker.from_env(worker_env | {"RENDER_CONCURRENCY": "3"}) as worker:
-        pool = worker.processor._http._transport._pool  # type: ignore[attr-defined]
-        assert pool._max_connections == HostLimits.load({}).http_connections(3)
+    worker = build_worker(worker_env | {"RENDER_CONCURRENCY": "3"})
+    pool = worker.processor._http._transport._pool  # type: ignore[attr-defined]
+    assert pool._max_connections == HostLimits.load({}).http_connections(3)
 
 
 def test_worker_traces_are_never_sampled_out() -> None:
