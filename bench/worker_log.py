@@ -1,4 +1,5 @@
-"""Follows the worker host's log file (one JSON object a line) for a job's `job finished` line.
+"""Follows the worker host's log file for a job's `job finished` line (the worker's own lines there are
+`worker: <LEVEL> imgix_worker <JSON object>`, one record a line).
 
 Events reach AEM before the worker has deleted the staged source; the job's CPU time is read once the worker
 says it is done, from what the worker already logs, so no benchmark-only signal is needed in the worker.
@@ -14,6 +15,7 @@ from typing import Any
 __all__ = ["WorkerLog"]
 
 POLL_SECONDS = 0.02
+WORKER_LOGGER = b"imgix_worker"
 
 
 class WorkerLog:
@@ -34,10 +36,13 @@ class WorkerLog:
             self._offset = log.tell()
         *lines, self._partial = data.split(b"\n")
         for line in lines:
+            fields = line.split(b" ", 3)
+            if len(fields) < 4 or fields[0] != b"worker:" or fields[2] != WORKER_LOGGER:
+                continue  # the host's own line, or another library's record
             try:
-                entry = json.loads(line)
+                entry = json.loads(fields[3])
             except ValueError:
-                continue  # not one of the worker's JSON lines
+                continue
             if isinstance(entry, dict):
                 self._seen.append(entry)
 

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 import pulumi
 
 from infra.config import StackConfig
+from infra.worker_limits import THREAD_COUNT_SETTING, host_limits
 
 __all__ = ["LOCAL_ONLY_SETTINGS", "PLATFORM_SETTING_PREFIXES", "AppSettingInputs", "worker_app_settings"]
 
 # Settings that belong to the Functions host and Azure, not to the worker.
-PLATFORM_SETTING_PREFIXES = ("AzureWebJobs", "APPLICATIONINSIGHTS_", "FUNCTIONS_", "WEBSITE_", "SCM_")
+# `PYTHON_`: the Python language worker's own (PYTHON_THREADPOOL_THREAD_COUNT).
+PLATFORM_SETTING_PREFIXES = ("AzureWebJobs", "APPLICATIONINSIGHTS_", "FUNCTIONS_", "WEBSITE_", "SCM_", "PYTHON_")
 # Only meaningful on a laptop: Azurite's connection string and the local CA.
 LOCAL_ONLY_SETTINGS = ("IMGIX_SOURCE_CONNECTION_STRING", "TLS_CA_BUNDLE", "IMGIX_BASE_URL")
 
@@ -55,5 +57,8 @@ def worker_app_settings(config: StackConfig, inputs: AppSettingInputs) -> dict[s
         # imgix parameters billed extra (bg-remove, fill=gen*, upscale, ...) stay refused unless the stack enables them.
         "IMGIX_ALLOW_BILLABLE": "true" if config.imgix_allow_billable else "false",
         "EVENTS_URL": config.events_url,
+        # The worker's default pool (min(32, cores + 4)) is smaller on a 1-2 core Flex instance than the queue
+        # invocations host.json lets run at once: the intake would wait behind long jobs and the relay time out.
+        THREAD_COUNT_SETTING: str(host_limits().sync_threads),
         **config.worker_limits,
     }

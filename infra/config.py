@@ -13,6 +13,8 @@ from datetime import datetime
 
 import pulumi
 
+from infra.worker_limits import SettingsError, host_limits
+
 __all__ = ["ENVIRONMENTS", "LIMIT_SETTINGS", "ConfigError", "StackConfig", "load_config"]
 
 # The stacks this project knows; the stack name is the environment name.
@@ -195,6 +197,12 @@ def load_config(config: pulumi.Config | None = None, *, stack: str | None = None
         raise ConfigError("workerLimits", f"may only override {', '.join(LIMIT_SETTINGS)}; not {', '.join(unknown)}")
     if not all(v.isdigit() for v in limits.values()):
         raise ConfigError("workerLimits", "values must be whole numbers")
+    if "JOB_DEADLINE_SECONDS" in limits:
+        # The worker refuses such a deadline at start (host_limits, SHUTDOWN_RESERVE_SECONDS): refuse it at preview.
+        try:
+            host_limits().check_job_deadline(float(limits["JOB_DEADLINE_SECONDS"]))
+        except SettingsError as exc:
+            raise ConfigError("workerLimits", str(exc).removeprefix("setting ")) from None
 
     namespace = _required(config, "appBuilderNamespace")
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{2,62}", namespace):

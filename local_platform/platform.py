@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from imgix_worker.host_limits import THREAD_COUNT_SETTING, HostLimits
 from local_platform.adobe_services import AdobeServices
 from local_platform.asset_compute import AssetComputeClient
 from local_platform.azurite import ACCOUNT, ACCOUNT_KEY, Azurite
@@ -123,6 +124,8 @@ class LocalPlatform:
                 "AzureWebJobsStorage": azurite.connection_string,
                 **(worker_settings or {}),
             }
+            # As the stacks set it (infra/app_settings.py), from host.json with this run's overrides.
+            environment.setdefault(THREAD_COUNT_SETTING, str(HostLimits.load(environment).sync_threads))
             step("worker host")
             worker = WorkerHostProcess.start(environ=environment, tls=tls, log_file=log_dir / "worker.log")
             stack.callback(worker.stop)

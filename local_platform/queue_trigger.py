@@ -32,6 +32,10 @@ from local_platform.invocation import SyncThreadPool, invoke, queue_messages
 __all__ = ["QueueListener", "QueueStore"]
 
 LOG = logging.getLogger("local_platform.worker_host")
+# The host's own queue calls are the Functions host's (another process in Azure): the SDK's records go to the host's
+# log, not through the worker's root handler, and from WARNING only (the SDK logs every request at INFO).
+STORAGE_LOG = logging.getLogger("local_platform.worker_host.storage")
+STORAGE_LOG.setLevel(logging.WARNING)
 MIN_POLLING_SECONDS = 0.1
 RECEIVE_LIMIT = 32  # Storage's most messages per receive
 VISIBILITY_GRACE_SECONDS = 5.0  # hidden a little past functionTimeout, so an abandoned message is ours to release
@@ -63,7 +67,10 @@ class QueueStore:
         with self._lock:
             if key not in self._clients:
                 self._clients[key] = QueueClient.from_connection_string(
-                    self.connection_string(connection), queue, connection_verify=self._ca_bundle or True
+                    self.connection_string(connection),
+                    queue,
+                    connection_verify=self._ca_bundle or True,
+                    logger=STORAGE_LOG,  # azure-core's HttpLoggingPolicy logs there instead of its module logger
                 )
             return self._clients[key]
 

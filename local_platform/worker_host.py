@@ -5,7 +5,9 @@ script root on `sys.path`, indexes its `app` with the azure-functions library (`
 on what the host would refuse, and reads `host.json` with `AzureFunctionsJobHost__*` overrides (`host_config`).
 HTTP triggers are served over HTTPS under `/<routePrefix>/` (`http_trigger`); every queue trigger gets a listener
 with the queue extension's batching, retries, poison queues and `functionTimeout` (`queue_trigger`). The host
-calls only the app's functions. Run it with
+calls only the app's functions. Logging is the Python worker's: the root logger at INFO with one handler that
+writes every record of every library to stderr, one line each (`worker: <LEVEL> <logger> <message>`); the host's
+own lines start with `host:`. Run it with
 `python -m local_platform.worker_host --port N --cert C --key K [--script-root DIR]`, the app's settings in the
 environment, `AzureWebJobsStorage` (an Azurite connection string) and `TLS_CA_BUNDLE` (to trust Azurite).
 """
@@ -102,15 +104,33 @@ def _call_http(
     return reply
 
 
-def _configure_logging() -> None:
-    """The host's lines and the app's `imgix_worker` lines to stderr (what a local run has always shown)."""
+class _RecordLine(logging.Formatter):
+    """One line per record: `worker: <LEVEL> <logger> <message>`, the message as the app made it (the worker's own
+    lines are JSON, kept verbatim), an exception's text appended and newlines escaped so no record spans lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return f"worker: {record.levelname} {record.name} {text}".replace("\n", "\\n")
+
+
+def _forward_every_record() -> None:
+    """What the Python worker does before it loads the app: the root logger at INFO and one handler on it that
+    receives every record of every library (the worker sends each to the Functions host, so to Application
+    Insights; here each goes to stderr). It filters nothing: keeping secrets out is the app's own doing."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_RecordLine())
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    root.addHandler(handler)
+
+
+def _log_host_lines() -> None:
+    """The host's own lines (the Functions host's, a separate process in Azure) to stderr, apart from the worker's."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("host: %(levelname)s %(message)s"))
     LOG.addHandler(handler)
     LOG.setLevel(logging.INFO)
     LOG.propagate = False
-    if "imgix_worker.logs" in sys.modules:
-        sys.modules["imgix_worker.logs"].configure()
 
 
 def _load(script_root: Path, environ: Mapping[str, str]) -> tuple[HostConfig, list[IndexedFunction]]:
@@ -142,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     environ = dict(os.environ)
+    _log_host_lines()
+    _forward_every_record()
     try:
         config, functions = _load(args.script_root, environ)
     except (IndexingError, HostConfigError) as exc:
@@ -150,7 +172,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # importing the app failed (e.g. a missing setting): the worker reports and stops
         print(f"host: the app cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    _configure_logging()
 
     store = QueueStore(environ, config.queues, ca_bundle=environ.get("TLS_CA_BUNDLE"))
     stop = threading.Event()

@@ -1,6 +1,8 @@
 """What the Functions host allows the worker, read once from `host.json` beside the app (and its app-setting
-overrides): the invocation timeout, and how many queue messages one instance runs at a time (per trigger queue:
-`jobs` and `jobs-poison` each run their own batches, concurrently).
+overrides): the invocation timeout, how many queue messages one instance runs at a time (per trigger queue: `jobs`
+and `jobs-poison` each run their own batches, concurrently), and so how many threads the Python worker needs for
+them (`PYTHON_THREADPOOL_THREAD_COUNT`, which infra and the local platform both set from here) and how many
+connections the shared HTTP pool needs.
 
 The host reads `host.json` at the app's root; any value can be overridden by an app setting named after its path,
 `AzureFunctionsJobHost__functionTimeout` or `AzureFunctionsJobHost__extensions__queues__batchSize` (names are
@@ -20,11 +22,14 @@ from .errors import SettingsError
 
 __all__ = [
     "HOST_JSON",
+    "HTTP_THREADS",
     "JOB_THREAD_CONNECTIONS",
     "POISON_MESSAGE_CONNECTIONS",
     "POOL_HEADROOM",
+    "QUEUE_TRIGGERS",
     "SHUTDOWN_RESERVE_SECONDS",
     "STREAMS_PER_RENDITION",
+    "THREAD_COUNT_SETTING",
     "HostLimits",
 ]
 
@@ -43,6 +48,13 @@ JOB_THREAD_CONNECTIONS = 1
 POISON_MESSAGE_CONNECTIONS = 1
 # Connections beyond the queues': the intake's calls.
 POOL_HEADROOM = 8
+# The Python worker runs every sync invocation (HTTP and queue) on one pool of this many threads; on Python 3.9+ its
+# default is ThreadPoolExecutor's min(32, cores + 4): 5-6 threads on a 1-2 core Flex instance.
+THREAD_COUNT_SETTING = "PYTHON_THREADPOOL_THREAD_COUNT"
+# function_app.py's queue triggers (`jobs`, `jobs-poison`): the host runs a batch of each at once.
+QUEUE_TRIGGERS = 2
+# Threads kept free for the intake while every queue invocation holds one: Asset Compute's relay call waits on it.
+HTTP_THREADS = 8
 # The host's defaults (Flex Consumption: functionTimeout 30 min; queues: batchSize 16, newBatchThreshold = half).
 DEFAULT_FUNCTION_TIMEOUT = 30 * 60.0
 DEFAULT_BATCH_SIZE = 16
@@ -123,6 +135,12 @@ class HostLimits:
                 f"must be at most host.json's functionTimeout ({self.function_timeout_seconds:g} s) minus "
                 f"{SHUTDOWN_RESERVE_SECONDS} s, i.e. {max(0.0, limit):g}; lower it or raise functionTimeout",
             )
+
+    @property
+    def sync_threads(self) -> int:
+        """Threads the Python worker's pool needs so that the intake never waits behind queue invocations: every
+        queue trigger's `concurrent_messages`, plus `HTTP_THREADS`."""
+        return self.concurrent_messages * QUEUE_TRIGGERS + HTTP_THREADS
 
     def http_connections(self, render_concurrency: int) -> int:
         """Connections the shared HTTP pool needs so that no request waits for one (a `PoolTimeout`): the `jobs`

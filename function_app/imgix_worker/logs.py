@@ -2,7 +2,7 @@
 
 Each line carries the request id, job id and rendition name when known, so one AEM upload can be followed through
 intake, queue and processor. The JSON is the log message itself, so the Functions host (Application Insights) and
-the local runner's stderr both receive the same line.
+the local worker host's stderr both receive the same line; neither needs anything configured here.
 
 Under Azure, the Functions Python worker sets the *root* logger to INFO and forwards every record of every library
 to Application Insights. httpx logs each request's full URL at INFO (the source SAS, write SAS of the targets,
@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable
 
 from .redaction import redact
 
-__all__ = ["LIBRARY_LOGGERS", "LOGGER", "configure", "log", "protect"]
+__all__ = ["LIBRARY_LOGGERS", "LOGGER", "log", "protect"]
 
 LOGGER = logging.getLogger("imgix_worker")
 
@@ -69,39 +68,6 @@ def protect() -> None:
         if not getattr(factory, "imgix_redacting", False):
             logging.setLogRecordFactory(_redacting_factory(factory))
         _protected = True
-
-
-class _JsonLines(logging.Formatter):
-    """The worker's lines as they are (already JSON); any other library's record wrapped as one JSON line."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        if record.exc_info or record.exc_text or not record.name.startswith(LOGGER.name):
-            payload: dict[str, object] = {
-                "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created)),
-                "level": record.levelname.lower(),
-                "logger": record.name,
-                "msg": message,
-            }
-            text = record.exc_text or (self.formatException(record.exc_info) if record.exc_info else "")
-            if text:
-                payload["error"] = redact(text)
-            return json.dumps(payload, default=str, ensure_ascii=False)
-        return message
-
-
-def configure(level: int = logging.INFO) -> None:
-    """Log as the Functions worker does, to stderr (local runs): the root logger at `level`, every library's
-    records through one handler, one JSON object a line. Under the Functions host, its own root handler does this.
-    """
-    protect()
-    root = logging.getLogger()
-    root.setLevel(level)
-    if not any(isinstance(h.formatter, _JsonLines) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_JsonLines())
-        root.addHandler(handler)
-    LOGGER.propagate = True  # the worker's lines reach the root handler, as they reach the host's in Azure
 
 
 def log(message: str, *, level: int = logging.INFO, **fields: object) -> None:

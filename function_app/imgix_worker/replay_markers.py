@@ -70,6 +70,3 @@ class SharedReplayGuard:
     def _put(self, name: str) -> None:
         # overwrite=False sends If-None-Match: *, so the service decides which of two racing instances wins.
         self._container.upload_blob(name, b"", overwrite=False)
-
-    def close(self) -> None:
-        self._container.close()

@@ -1,7 +1,8 @@
 """The composition root: settings read once, clients built once, shared by the intake and the processor.
 
-`Worker.from_env(environ)` is what `function_app.py` and the local runner call; nothing here imports the Azure
-Functions library, so both host the very same code.
+`function_app.py` validates its settings at import and calls `get_worker(settings)`, which builds the process's one
+`Worker` (`Worker.from_settings`) on first use; nothing here imports the Azure Functions library. Clients are never
+closed: the Functions host ends the worker process (the local worker host, which runs only `function_app.py`, too).
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ import binascii
 import logging
 import threading
 import zlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .auth import ImsAuthenticator
 from .events import EventSender
@@ -40,15 +40,6 @@ class Worker:
     settings: Settings
     intake: Intake
     processor: Processor
-    closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Worker:
-        """Read settings and build every client.
-
-        :raises SettingsError: naming a missing or invalid setting.
-        """
-        return cls.from_settings(Settings.from_env(environ))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Worker:
@@ -88,27 +79,11 @@ class Worker:
             client_ids=settings.ims_client_ids,
             ca_bundle=settings.tls_ca_bundle,
         )
-        closers = [http.close, container.close]
-        replays = _replay_guard(settings)
-        if replays is not None:
-            closers.append(replays.close)
         return cls(
             settings=settings,
-            intake=Intake(settings, authenticator, replays=replays),
+            intake=Intake(settings, authenticator, replays=_replay_guard(settings)),
             processor=processor,
-            closers=closers,
         )
-
-    def close(self) -> None:
-        """Release connections (the local host at shutdown; the Functions host simply ends the process)."""
-        for close in self.closers:
-            close()
-
-    def __enter__(self) -> Worker:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def process_message(self, message: str | bytes, *, dequeue_count: int | None = None) -> JobOutcome:
         """Process one `jobs` queue message (`dequeue_count` as the queue reports it, when known).

@@ -6,9 +6,13 @@ import json
 
 import pytest
 
+from imgix_worker.errors import RenditionInstructionsError
+from imgix_worker.instructions import imgix_params
+from imgix_worker.metadata_rendition import is_metadata_rendition
+from imgix_worker.param_policy import ParamPolicy
 from imgix_worker.settings import SETTINGS, Settings
 from infra.app_settings import LOCAL_ONLY_SETTINGS, PLATFORM_SETTING_PREFIXES
-from infra.mock_run import StackRun, run_stack
+from infra.mock_run import ROOT, StackRun, run_stack
 from profiles import load_profiles
 
 PROJECT = "aem-imgix-renditions"
@@ -16,6 +20,12 @@ PROJECT = "aem-imgix-renditions"
 
 def _app_settings(run: StackRun) -> dict[str, str]:
     return run.one("azure-native:web:WebAppApplicationSettings", "worker-app-settings").inputs["properties"]
+
+
+def _resolved_settings(run: StackRun) -> Settings:
+    """The worker's settings from the stack's app settings, Key Vault references resolved to stand-in secrets."""
+    resolved = {k: ("x" * 40 if v.startswith("@Microsoft.KeyVault(") else v) for k, v in _app_settings(run).items()}
+    return Settings.from_env(resolved)
 
 
 def test_app_settings_are_the_workers_settings_plus_platform_ones(run: StackRun) -> None:
@@ -58,7 +68,8 @@ def test_app_settings_are_set_only_after_every_role_of_the_app_exists(run: Stack
 
 def test_overlay_hosts_and_billable_parameters_come_from_the_stack_config(run: StackRun) -> None:
     settings = _app_settings(run)
-    assert settings["IMGIX_OVERLAY_HOSTS"] == "", f"{run.stack}: no overlay hosts unless the stack names them"
+    named = json.loads(run.config[f"{PROJECT}:imgixOverlayHosts"])
+    assert settings["IMGIX_OVERLAY_HOSTS"] == ",".join(named), f"{run.stack}: only the hosts the stack names"
     assert settings["IMGIX_ALLOW_BILLABLE"] == "false", f"{run.stack}: billable imgix parameters off by default"
     configured = run_stack(
         run.stack, {"imgixOverlayHosts": ["Assets.Example.com", "cdn.example.org"], "imgixAllowBillable": True}
@@ -66,6 +77,34 @@ def test_overlay_hosts_and_billable_parameters_come_from_the_stack_config(run: S
     settings = _app_settings(configured)
     assert settings["IMGIX_OVERLAY_HOSTS"] == "assets.example.com,cdn.example.org"
     assert settings["IMGIX_ALLOW_BILLABLE"] == "true"
+    defaults = run_stack(run.stack, {"imgixOverlayHosts": []})
+    assert _app_settings(defaults)["IMGIX_OVERLAY_HOSTS"] == "", f"{run.stack}: no overlay hosts unless named"
+
+
+def test_every_profile_a_stack_prints_passes_that_stacks_parameter_policy(run: StackRun) -> None:
+    """A profile the stack outputs for AEM must not fail in that stack's worker (overlay hosts, billable features)."""
+    policy = ParamPolicy.from_settings(_resolved_settings(run))
+    for profile in run.outputs["processingProfiles"].value:
+        for row in profile["renditions"]:
+            # What AEM sends for the row (profiles.RenditionSpec.instructions), checked as the processor does:
+            # metadata renditions fetch imgix's JSON answers only, every other one the imgix parameters it signs.
+            ext = row["extension"]
+            rendition = {"name": f"{row['renditionName']}.{ext}", "fmt": ext, **row["serviceParameters"]}
+            if is_metadata_rendition(rendition):
+                continue
+            try:
+                policy.check(imgix_params(rendition))
+            except RenditionInstructionsError as exc:
+                pytest.fail(f"{run.stack}: profile {profile['name']!r}, rendition {row['renditionName']!r}: {exc}")
+
+
+def test_the_python_workers_threads_leave_room_for_the_intake_behind_every_queue_invocation(run: StackRun) -> None:
+    # host.json lets each queue trigger (jobs, jobs-poison) run batchSize + newBatchThreshold messages at once per
+    # instance; the worker's default pool (min(32, cores + 4)) is 5-6 threads on a 1-2 core Flex instance.
+    queues = json.loads((ROOT / "function_app" / "host.json").read_text())["extensions"]["queues"]
+    queue_invocations = 2 * (queues["batchSize"] + queues["newBatchThreshold"])
+    threads = int(_app_settings(run)["PYTHON_THREADPOOL_THREAD_COUNT"])
+    assert threads >= queue_invocations + 4, f"{run.stack}: the intake would wait for a thread behind queue jobs"
 
 
 def test_secret_settings_are_key_vault_references(run: StackRun) -> None:
@@ -79,9 +118,7 @@ def test_secret_settings_are_key_vault_references(run: StackRun) -> None:
 
 
 def test_the_worker_accepts_the_settings_once_references_resolve(run: StackRun) -> None:
-    settings = _app_settings(run)
-    resolved = {k: ("x" * 40 if v.startswith("@Microsoft.KeyVault(") else v) for k, v in settings.items()}
-    parsed = Settings.from_env(resolved)
+    parsed = _resolved_settings(run)
     account = run.one("azure-native:storage:StorageAccount", "imgix-source").physical_name
     assert parsed.imgix_source_account_url == f"https://{account}.blob.core.windows.net"
     assert parsed.imgix_domain == run.config[f"{PROJECT}:imgixDomain"]

@@ -11,6 +11,7 @@ from infra.config import ConfigError
 from infra.mock_run import run_stack
 from infra.naming import Namer
 from infra.roles import BUILT_IN_ROLES, assignment_name, role_definition_id
+from infra.worker_limits import SHUTDOWN_RESERVE_SECONDS, host_limits
 
 
 @pytest.mark.parametrize(
@@ -46,6 +47,18 @@ def test_config_errors_never_echo_a_secret() -> None:
     with pytest.raises(ConfigError) as caught:
         run_stack("dev", {"imgixDomain": ""}, secret_overrides={"imgixSecureToken": "very-secret-token-value"})
     assert "very-secret-token-value" not in str(caught.value)
+
+
+def test_a_job_deadline_the_host_would_cut_short_is_refused_at_preview() -> None:
+    # The worker's own rule (host_limits): at most host.json's functionTimeout minus the shutdown reserve.
+    limit = int(host_limits().function_timeout_seconds - SHUTDOWN_RESERVE_SECONDS)
+    with pytest.raises(ConfigError) as caught:
+        run_stack("dev", {"workerLimits": {"JOB_DEADLINE_SECONDS": str(limit + 1)}})
+    assert caught.value.keys == ("workerLimits",)
+    assert "JOB_DEADLINE_SECONDS" in caught.value.message and "functionTimeout" in caught.value.message
+    run = run_stack("dev", {"workerLimits": {"JOB_DEADLINE_SECONDS": str(limit)}})
+    settings = run.one("azure-native:web:WebAppApplicationSettings", "worker-app-settings").inputs["properties"]
+    assert settings["JOB_DEADLINE_SECONDS"] == str(limit)
 
 
 def test_worker_limits_reach_the_app_settings() -> None:

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from imgix_worker.service import Worker
+from imgix_worker.settings import Settings
 from local_platform.adobe_services import AdobeServices
 from local_platform.asset_compute_storage import AemStorage, TargetOptions
 from local_platform.azurite import Azurite
@@ -66,10 +67,15 @@ def worker_env(azurite: Azurite, services: AdobeServices, renderer: RendererProc
     }
 
 
+def build_worker(environ: dict[str, str]) -> Worker:
+    """A worker as `get_worker` builds it from the app's settings. Never closed: like the Functions host, which
+    ends the worker process rather than closing its clients, the test process's end releases its connections."""
+    return Worker.from_settings(Settings.from_env(environ))
+
+
 @pytest.fixture(scope="session")
-def worker(worker_env: dict[str, str]) -> Iterator[Worker]:
-    with Worker.from_env(worker_env) as built:
-        yield built
+def worker(worker_env: dict[str, str]) -> Worker:
+    return build_worker(worker_env)
 
 
 @pytest.fixture(scope="session")

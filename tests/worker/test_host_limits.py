@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from imgix_worker.errors import SettingsError
-from imgix_worker.host_limits import HOST_JSON, STREAMS_PER_RENDITION, HostLimits
+from imgix_worker.host_limits import HOST_JSON, HTTP_THREADS, QUEUE_TRIGGERS, STREAMS_PER_RENDITION, HostLimits
 from local_platform.paths import ROOT
 
 
@@ -67,12 +67,18 @@ def test_the_pool_also_holds_the_poison_queues_batch() -> None:
     assert limits.http_connections(4) >= jobs + poison + 1  # and at least one for the intake
 
 
-def test_the_worker_pool_is_sized_from_the_host(worker_env: dict[str, str]) -> None:
-    from imgix_worker.service import Worker
+def test_the_python_workers_threads_outnumber_every_queue_invocation_the_host_runs() -> None:
+    limits = HostLimits.load({"AzureFunctionsJobHost__extensions__queues__batchSize": "10"})  # threshold: 4
+    assert limits.sync_threads == (10 + 4) * QUEUE_TRIGGERS + HTTP_THREADS
+    assert HTTP_THREADS >= 1, "the intake needs a thread while every queue invocation holds one"
 
-    with Worker.from_env(worker_env | {"RENDER_CONCURRENCY": "3"}) as worker:
-        pool = worker.processor._http._transport._pool  # type: ignore[attr-defined]
-        assert pool._max_connections == HostLimits.load({}).http_connections(3)
+
+def test_the_worker_pool_is_sized_from_the_host(worker_env: dict[str, str]) -> None:
+    from .conftest import build_worker
+
+    worker = build_worker(worker_env | {"RENDER_CONCURRENCY": "3"})
+    pool = worker.processor._http._transport._pool  # type: ignore[attr-defined]
+    assert pool._max_connections == HostLimits.load({}).http_connections(3)
 
 
 def test_worker_traces_are_never_sampled_out() -> None:

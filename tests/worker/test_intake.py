@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -13,7 +12,7 @@ from imgix_worker.relay_auth import relay_signature
 from imgix_worker.service import Worker
 from local_platform.ims import LOCAL_ORG_ID, LocalIms
 
-from .conftest import JobRunner, image_bytes
+from .conftest import JobRunner, build_worker, image_bytes
 
 RELAY_KEY = "fake-relay-key-for-tests-0123456789abcdef"  # a test fixture, not a real credential
 
@@ -115,9 +114,8 @@ def test_unknown_recipe_on_the_path_is_404(runner: JobRunner) -> None:
 
 
 @pytest.fixture(scope="module")
-def relayed(worker_env: dict[str, str]) -> Iterator[Worker]:
-    with Worker.from_env({**worker_env, "RELAY_HMAC_KEY": RELAY_KEY}) as built:
-        yield built
+def relayed(worker_env: dict[str, str]) -> Worker:
+    return build_worker({**worker_env, "RELAY_HMAC_KEY": RELAY_KEY})
 
 
 def signed(headers: dict[str, str], body: bytes, *, ts: float | None = None, key: str = RELAY_KEY) -> dict[str, str]:

@@ -3,8 +3,6 @@ enabled. Unit cases on `ParamPolicy`, and whole jobs through the worker (Azurite
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from imgix_worker.errors import RenditionInstructionsError
@@ -12,7 +10,7 @@ from imgix_worker.instructions import imgix_params
 from imgix_worker.param_policy import ParamPolicy
 from imgix_worker.service import Worker
 
-from .conftest import JobRunner, image_bytes
+from .conftest import JobRunner, build_worker, image_bytes
 
 POLICY = ParamPolicy(staging_prefix="staged", overlay_hosts=("assets.imgix.net", "*.example.com"), allow_billable=False)
 CLOSED = ParamPolicy(staging_prefix="staged", overlay_hosts=(), allow_billable=False)
@@ -122,9 +120,8 @@ def test_fills_that_are_not_generative_are_not_billable() -> None:
 
 
 @pytest.fixture(scope="module")
-def open_worker(worker_env: dict[str, str]) -> Iterator[Worker]:
-    with Worker.from_env({**worker_env, "IMGIX_OVERLAY_HOSTS": "assets.imgix.net"}) as built:
-        yield built
+def open_worker(worker_env: dict[str, str]) -> Worker:
+    return build_worker({**worker_env, "IMGIX_OVERLAY_HOSTS": "assets.imgix.net"})
 
 
 def test_a_job_cannot_overlay_another_jobs_staged_source(runner: JobRunner) -> None:

@@ -12,14 +12,13 @@ import pytest
 from PIL import Image
 
 from imgix_worker.jobs import decode_message
-from imgix_worker.service import Worker
 from imgix_worker.staging import Stager
 from imgix_worker.transport import Deadline
 from local_platform.adobe_services import LocalHttpsServer
 from local_platform.asset_compute_storage import TargetOptions
 from local_platform.tls import ensure_tls
 
-from .conftest import JobRunner, image_bytes
+from .conftest import JobRunner, build_worker, image_bytes
 
 
 def staged_blobs(container: object, prefix: str = "tests/") -> list[str]:
@@ -85,7 +84,7 @@ def test_events_follow_the_contract_and_carry_no_secret(runner: JobRunner) -> No
 
 
 def test_each_error_reason(runner: JobRunner, worker_env: dict[str, str], imgix_container: object) -> None:
-    small_sources = Worker.from_env({**worker_env, "MAX_SOURCE_BYTES": "100"})
+    small_sources = build_worker({**worker_env, "MAX_SOURCE_BYTES": "100"})
     cases = {
         "SourceCorrupt": runner.run(b"", [{"name": "x.png", "fmt": "png"}]),
         "SourceFormatUnsupported": runner.run(b"%PDF-1.4\n%%EOF\n", [{"name": "x.png", "fmt": "png"}]),
@@ -102,7 +101,6 @@ def test_each_error_reason(runner: JobRunner, worker_env: dict[str, str], imgix_
             worker=small_sources,
         ),
     }
-    small_sources.close()
     for reason, done in cases.items():
         assert [e["errorReason"] for e in done.events] == [reason], reason
         assert all("sig=" not in str(e["errorMessage"]) for e in done.events)
@@ -178,9 +176,9 @@ def test_renditions_unfinished_at_the_deadline_fail_and_nothing_is_left(
 ) -> None:
     # A 6 s deadline leaves 1 s of work after the 5 s reserved for reporting.
     settings = {**worker_env, "IMGIX_BASE_URL": stalled_imgix, "JOB_DEADLINE_SECONDS": "6"}
-    with Worker.from_env(settings) as slow:
-        renditions = [{"name": "a.png", "fmt": "png"}, {"name": "b.png", "fmt": "png"}]
-        done = runner.run(image_bytes(), renditions, worker=slow)
+    slow = build_worker(settings)
+    renditions = [{"name": "a.png", "fmt": "png"}, {"name": "b.png", "fmt": "png"}]
+    done = runner.run(image_bytes(), renditions, worker=slow)
     assert sorted((e["type"], e["errorReason"]) for e in done.events) == [("rendition_failed", "GenericError")] * 2
     assert all("timed out" in str(e["errorMessage"]) for e in done.events)
     assert staged_blobs(imgix_container) == []

@@ -16,7 +16,7 @@ from imgix_worker.replay_markers import REPLAY_CONTAINER, SharedReplayGuard
 from imgix_worker.service import Worker
 from local_platform.azurite import Azurite
 
-from .conftest import JobRunner, image_bytes
+from .conftest import JobRunner, build_worker, image_bytes
 from .faults.fakes import TcpProxy
 
 RELAY_KEY = "fake-relay-key-for-replay-tests-0123456789ab"  # a test fixture, not a real credential
@@ -34,11 +34,10 @@ def host_blobs(azurite: Azurite) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def instances(worker_env: dict[str, str]) -> Iterator[tuple[Worker, Worker]]:
+def instances(worker_env: dict[str, str]) -> tuple[Worker, Worker]:
     """Two instances of the same app: same settings, separate processes' worth of state."""
     env = {**worker_env, "RELAY_HMAC_KEY": RELAY_KEY}
-    with Worker.from_env(env) as first, Worker.from_env(env) as second:
-        yield first, second
+    return build_worker(env), build_worker(env)
 
 
 def signed_job(runner: JobRunner) -> tuple[dict[str, str], bytes, str]:
@@ -89,9 +88,9 @@ def test_a_local_run_creates_the_marker_container(
     container = host_blobs.get_container_client(REPLAY_CONTAINER)
     if container.exists():
         container.delete_container()
-    with Worker.from_env({**worker_env, "RELAY_HMAC_KEY": RELAY_KEY}) as worker:
-        headers, data, signature = signed_job(runner)
-        assert worker.intake.handle("POST", headers, data).status == 200
+    worker = build_worker({**worker_env, "RELAY_HMAC_KEY": RELAY_KEY})
+    headers, data, signature = signed_job(runner)
+    assert worker.intake.handle("POST", headers, data).status == 200
     assert signature.removeprefix("sha256=") in markers(host_blobs)
 
 
@@ -110,9 +109,9 @@ def test_unreachable_marker_storage_is_a_503_and_nothing_is_queued(
         connection = azurite.connection_string.replace(
             f"//localhost:{azurite.blob_port}/", f"//localhost:{proxy.port}/"
         )
-        with Worker.from_env({**worker_env, "RELAY_HMAC_KEY": RELAY_KEY, "AzureWebJobsStorage": connection}) as w:
-            proxy.down()
-            headers, data, _ = signed_job(runner)
-            result = w.intake.handle("POST", headers, data)
+        w = build_worker({**worker_env, "RELAY_HMAC_KEY": RELAY_KEY, "AzureWebJobsStorage": connection})
+        proxy.down()
+        headers, data, _ = signed_job(runner)
+        result = w.intake.handle("POST", headers, data)
     assert result.status == 503 and result.message is None
     assert result.body == {"message": "the request could not be checked; try again"}

@@ -24,7 +24,7 @@ from local_platform.asset_compute_storage import TargetOptions
 from local_platform.azurite import Azurite
 from local_platform.platform import IMGIX_CONTAINER
 
-from ..conftest import JobRunner
+from ..conftest import JobRunner, build_worker
 
 __all__ = [
     "Containers",
@@ -77,17 +77,13 @@ def containers(azurite: Azurite) -> Iterator[Containers]:
 
 
 @pytest.fixture
-def make_worker(worker_env: dict[str, str]) -> Iterator[Callable[..., Worker]]:
-    """Builds workers from `worker_env` with some settings changed; closes them after the test."""
-    built: list[Worker] = []
+def make_worker(worker_env: dict[str, str]) -> Callable[..., Worker]:
+    """Builds workers from `worker_env` with some settings changed."""
 
     def make(**settings: str) -> Worker:
-        built.append(Worker.from_env(worker_env | settings))
-        return built[-1]
+        return build_worker(worker_env | settings)
 
-    yield make
-    for worker in built:
-        worker.close()
+    return make
 
 
 @dataclass
