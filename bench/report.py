@@ -229,6 +229,14 @@ def _wall(records: list[dict[str, Any]], label: str, side: str) -> float:
     return float((_get(records, label, side) or {}).get("wall_s_median") or 0.0)
 
 
+def _load(run: dict[str, Any]) -> str:
+    """The machine's 1-minute load average before and after the run, when recorded."""
+    if "load_average" not in run:
+        return ""
+    before, after = run["load_average"]
+    return f" (1-minute load average {before:.1f} before the run, {after:.1f} after)"
+
+
 def _host_concurrency(t: dict[str, Any]) -> str:
     """How many jobs the local host ran at once, as host.json and the worker's thread pool allowed."""
     if "jobs_at_once" not in t:  # a record from before the host followed host.json
@@ -251,7 +259,8 @@ def readme_section(records: list[dict[str, Any]]) -> str:
         repeats = ", ".join(f"{label}: {count}" for label, count in runs.items())
         lines += [
             f"Measured by `python -m bench` (`make bench`){' in quick mode' if run.get('quick') else ''} on "
-            f"{run.get('machine', 'this machine')}, {run.get('date', '')}. Everything ran in one process tree on the "
+            f"{run.get('machine', 'this machine')}, {run.get('date', '')}{_load(run)}. Everything ran in one process "
+            "tree on the "
             "local platform: Azurite over HTTPS, the local imgix-compatible renderer, real HTTP on loopback. Each "
             "source got a fresh platform; both sides had the same source URL, the same imgix parameters, the same "
             "renderer (through a recording proxy) and AEM-style multipart block targets. A job has three renditions: "
