@@ -230,11 +230,10 @@ def _wall(records: list[dict[str, Any]], label: str, side: str) -> float:
 
 
 def _load(run: dict[str, Any]) -> str:
-    """The machine's 1-minute load average before and after the run, when recorded."""
-    if "load_average" not in run:
+    """The machine's 1-minute load average when the run started, when recorded."""
+    if "load_average_at_start" not in run:
         return ""
-    before, after = run["load_average"]
-    return f" (1-minute load average {before:.1f} before the run, {after:.1f} after)"
+    return f" (1-minute load average {run['load_average_at_start']:.1f} when it started)"
 
 
 def _host_concurrency(t: dict[str, Any]) -> str:
