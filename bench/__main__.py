@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = QUICK if args.quick else FULL
     WORK_DIR.mkdir(parents=True, exist_ok=True)
 
-    started = time.monotonic()
+    started, load_before = time.monotonic(), os.getloadavg()[0]
     parts = {"compare": _compare, "throughput": _throughput, "import": _import}
     if args.command == "all":
         chosen = [name for name in parts if not (name == "throughput" and args.skip_throughput)]
@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
             "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, {host.system()} {host.machine()}",
             "parts": chosen,
             "seconds": round(time.monotonic() - started, 1),
+            # Other processes on the same cores slow both sides, not alike: the ratios are of this machine's state.
+            # (Only before: during the run, the platform's own processes are the load.)
+            "load_average_at_start": round(load_before, 2),
         }
         records = [r for r in records if r.get("kind") != "run"] + [run]
     write_all(records)

@@ -30,14 +30,19 @@ from bench.procstat import ProcSample, reset_peak_rss, rss_mb, sample
 from bench.render_proxy import RenderProxy, render_union
 from bench.renditions import COMPARE, for_baseline
 from bench.worker_log import WorkerLog
+from imgix_worker.host_limits import SHUTDOWN_RESERVE_SECONDS, HostLimits
 from local_platform.ims import LOCAL_CLIENT_ID, LOCAL_ORG_ID
 from local_platform.platform import LocalPlatform
 
 __all__ = ["JobSample", "compare_input"]
 
 JOB_TIMEOUT = 900.0
-IDLE_SETTLE_SECONDS = 2.0  # the local host's queue polling backs off to once a second within about 2 s
-IDLE_MEASURE_SECONDS = 2.0
+# The longest job deadline the worker accepts under host.json's functionTimeout: no run is cut short by it.
+JOB_DEADLINE_SECONDS = str(int(HostLimits.load({}).function_timeout_seconds - SHUTDOWN_RESERVE_SECONDS))
+# The local host's queue polling doubles from 0.1 s to host.json's maxPollingInterval (2 s), reached 3.1 s after
+# the last message; then two whole polling periods are measured.
+IDLE_SETTLE_SECONDS = 3.5
+IDLE_MEASURE_SECONDS = 4.0
 # The worker's settings the baseline shares (the same imgix source, token and renderer origin).
 _SHARED = ("IMGIX_SOURCE_CONNECTION_STRING", "IMGIX_SOURCE_CONTAINER", "IMGIX_SECURE_TOKEN", "IMGIX_DOMAIN",
            "TLS_CA_BUNDLE", "EVENTS_URL")  # fmt: skip
@@ -213,7 +218,7 @@ def _on_platform(
     path, warm_path = ensure(source), ensure(INPUTS["1MB"])
     logs = WORK_DIR / "logs" / f"{source.label}-{sides[0]}"
     logs.mkdir(parents=True, exist_ok=True)
-    settings = {"JOB_DEADLINE_SECONDS": str(int(JOB_TIMEOUT)), "IMGIX_BASE_URL": proxy.url, **worker_settings}
+    settings = {"JOB_DEADLINE_SECONDS": JOB_DEADLINE_SECONDS, "IMGIX_BASE_URL": proxy.url, **worker_settings}
     with LocalPlatform.start(relay=False, log_dir=logs, worker_settings=settings) as platform, ExitStack() as stack:
         proxy.upstream = platform.renderer.url
         baseline = None

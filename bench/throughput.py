@@ -11,6 +11,7 @@ source staged once: the renderer's own capacity. The difference is what the work
 
 from __future__ import annotations
 
+import os
 import ssl
 import statistics
 import time
@@ -24,9 +25,12 @@ from imgix import UrlBuilder
 
 from bench import WORK_DIR
 from bench.aem import AemSide, BenchError, Job
+from bench.compare import JOB_DEADLINE_SECONDS
 from bench.inputs import INPUTS, ensure
 from bench.procstat import reset_peak_rss, rss_mb, sample
 from bench.renditions import THROUGHPUT, params
+from imgix_worker.host_limits import HostLimits
+from local_platform.invocation import SyncThreadPool
 from local_platform.platform import LocalPlatform
 
 __all__ = ["run_throughput"]
@@ -153,22 +157,38 @@ def _renderer_alone(platform: LocalPlatform, count: int) -> dict[str, Any]:
     }
 
 
+def _host_concurrency(platform: LocalPlatform) -> dict[str, int]:
+    """How many jobs the local host runs at once: host.json's batch plus its next one, within the worker's pool of
+    threads for sync functions (which the intake shares)."""
+    env = {**os.environ, **platform.worker_environment}  # as the host process gets them
+    limits, threads = HostLimits.load(env), SyncThreadPool.from_settings(env).size
+    return {
+        "batch_size": limits.batch_size,
+        "new_batch_threshold": limits.new_batch_threshold,
+        "thread_count": threads,
+        "jobs_at_once": min(limits.concurrent_messages, threads),
+    }
+
+
 def run_throughput(count: int, *, say: Any = print) -> dict[str, Any]:
     """The `throughput` record: jobs through the worker, then the renderer alone, on one fresh platform."""
     logs = WORK_DIR / "logs" / "throughput"
     logs.mkdir(parents=True, exist_ok=True)
-    with LocalPlatform.start(relay=False, log_dir=logs, worker_settings={"JOB_DEADLINE_SECONDS": "900"}) as platform:
+    settings = {"JOB_DEADLINE_SECONDS": JOB_DEADLINE_SECONDS}
+    with LocalPlatform.start(relay=False, log_dir=logs, worker_settings=settings) as platform:
         aem = AemSide(platform)
         try:
             say(f"  {count} jobs through the worker ...")
             worker = _through_worker(platform, aem, count)
             say(f"  the same {count * len(THROUGHPUT)} renditions straight from the renderer ...")
             alone = _renderer_alone(platform, count)
+            host = _host_concurrency(platform)
         finally:
             aem.close()
     overhead = worker["seconds"] - alone["seconds"]
     return {
         **worker,
+        **host,
         "submitters": SUBMITTERS,
         "renderer_alone": alone,
         "worker_overhead_s": overhead,
