@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -20,18 +20,27 @@ from local_platform.tls import ensure_tls
 
 from .conftest import JobRunner, build_worker, image_bytes
 
+StagedBlobs = Callable[[], list[str]]
 
-def staged_blobs(container: object, prefix: str = "tests/") -> list[str]:
-    """Staged sources left in the imgix container (report markers are not sources)."""
+
+def _staged(container: object, prefix: str = "tests/") -> list[str]:
     names = [b.name for b in container.list_blobs(name_starts_with=prefix)]  # type: ignore[attr-defined]
-    return [n for n in names if "/reported/" not in n]
+    return [n for n in names if "/reported/" not in n]  # report markers are not sources
+
+
+@pytest.fixture
+def staged_blobs(imgix_container: object) -> StagedBlobs:
+    """Staged sources this test left in the imgix container. Those other tests left (a fault test whose cleanup
+    was made to fail leaves its source to the lifecycle rule) do not count."""
+    before = set(_staged(imgix_container))
+    return lambda: [name for name in _staged(imgix_container) if name not in before]
 
 
 def by_name(events: list[dict[str, object]]) -> dict[str, dict[str, object]]:
     return {e["rendition"]["name"]: e for e in events}  # type: ignore[index]
 
 
-def test_three_renditions_with_the_middle_one_invalid(runner: JobRunner, imgix_container: object) -> None:
+def test_three_renditions_with_the_middle_one_invalid(runner: JobRunner, staged_blobs: StagedBlobs) -> None:
     renditions = [
         {"name": "small.png", "fmt": "png", "width": 100},
         {"name": "broken.jpg", "fmt": "jpg", "imgix": "{not json"},
@@ -65,7 +74,7 @@ def test_three_renditions_with_the_middle_one_invalid(runner: JobRunner, imgix_c
     import hashlib
 
     assert events["circle.png"]["metadata"]["repo:sha1"] == hashlib.sha1(circle_bytes).hexdigest()
-    assert staged_blobs(imgix_container) == []  # the staged source is gone after success
+    assert staged_blobs() == []  # the staged source is gone after success
 
 
 def test_events_follow_the_contract_and_carry_no_secret(runner: JobRunner) -> None:
@@ -83,7 +92,7 @@ def test_events_follow_the_contract_and_carry_no_secret(runner: JobRunner) -> No
     assert runner.services.rejected_calls() == []
 
 
-def test_each_error_reason(runner: JobRunner, worker_env: dict[str, str], imgix_container: object) -> None:
+def test_each_error_reason(runner: JobRunner, worker_env: dict[str, str], staged_blobs: StagedBlobs) -> None:
     small_sources = build_worker({**worker_env, "MAX_SOURCE_BYTES": "100"})
     cases = {
         "SourceCorrupt": runner.run(b"", [{"name": "x.png", "fmt": "png"}]),
@@ -104,7 +113,7 @@ def test_each_error_reason(runner: JobRunner, worker_env: dict[str, str], imgix_
     for reason, done in cases.items():
         assert [e["errorReason"] for e in done.events] == [reason], reason
         assert all("sig=" not in str(e["errorMessage"]) for e in done.events)
-    assert staged_blobs(imgix_container) == []  # gone after every failure
+    assert staged_blobs() == []  # gone after every failure
 
 
 def test_an_unreadable_source_is_a_generic_error(runner: JobRunner) -> None:
@@ -117,7 +126,7 @@ def test_an_unreadable_source_is_a_generic_error(runner: JobRunner) -> None:
     assert event["errorReason"] == "GenericError" and "403" in str(event["errorMessage"])
 
 
-def test_a_retried_message_overwrites_the_staged_source(runner: JobRunner, imgix_container: object) -> None:
+def test_a_retried_message_overwrites_the_staged_source(runner: JobRunner, staged_blobs: StagedBlobs) -> None:
     body, _ = runner.job(image_bytes(), [{"name": "x.png", "fmt": "png"}])
     result = runner.worker.intake.handle("POST", runner.headers(), json.dumps(body).encode())
     assert result.message is not None
@@ -126,9 +135,9 @@ def test_a_retried_message_overwrites_the_staged_source(runner: JobRunner, imgix
     first = stager.stage(job, Deadline.after(30))
     second = stager.stage(job, Deadline.after(30))
     assert first.blob_name == second.blob_name
-    assert staged_blobs(imgix_container) == [first.blob_name]
+    assert staged_blobs() == [first.blob_name]
     stager.remove(job)
-    assert staged_blobs(imgix_container) == []
+    assert staged_blobs() == []
 
 
 def test_data_uri_sources_are_written_by_the_worker(runner: JobRunner) -> None:
@@ -172,7 +181,7 @@ def stalled_imgix() -> Iterator[str]:
 
 
 def test_renditions_unfinished_at_the_deadline_fail_and_nothing_is_left(
-    runner: JobRunner, worker_env: dict[str, str], stalled_imgix: str, imgix_container: object
+    runner: JobRunner, worker_env: dict[str, str], stalled_imgix: str, staged_blobs: StagedBlobs
 ) -> None:
     # A 6 s deadline leaves 1 s of work after the 5 s reserved for reporting.
     settings = {**worker_env, "IMGIX_BASE_URL": stalled_imgix, "JOB_DEADLINE_SECONDS": "6"}
@@ -181,7 +190,7 @@ def test_renditions_unfinished_at_the_deadline_fail_and_nothing_is_left(
     done = runner.run(image_bytes(), renditions, worker=slow)
     assert sorted((e["type"], e["errorReason"]) for e in done.events) == [("rendition_failed", "GenericError")] * 2
     assert all("timed out" in str(e["errorMessage"]) for e in done.events)
-    assert staged_blobs(imgix_container) == []
+    assert staged_blobs() == []
 
 
 def test_a_poisoned_job_fails_every_rendition(runner: JobRunner) -> None:
@@ -208,7 +217,9 @@ def test_a_redelivered_message_reports_nothing_twice(runner: JobRunner) -> None:
     assert sorted(e["type"] for e in events) == ["rendition_created", "rendition_failed"]
 
 
-def test_large_sources_are_copied_asynchronously_and_polled(runner: JobRunner, imgix_container: object) -> None:
+def test_large_sources_are_copied_asynchronously_and_polled(
+    runner: JobRunner, imgix_container: object, staged_blobs: StagedBlobs
+) -> None:
     # The same Stager the worker uses, with the synchronous-copy limit lowered so a small source takes the
     # asynchronous Copy Blob path that sources over 256 MiB take.
     source = image_bytes(size=(640, 480))
@@ -233,7 +244,7 @@ def test_large_sources_are_copied_asynchronously_and_polled(runner: JobRunner, i
     assert properties.content_settings.content_type == "image/jpeg"
     assert blob.download_blob().readall() == source
     stager.remove(job)
-    assert staged_blobs(imgix_container) == []
+    assert staged_blobs() == []
 
 
 @pytest.mark.parametrize("message", [b"not json", b'{"v": 1}', b"z1:!!!", b'{"v": 2, "jobId": "x"}'])
