@@ -209,15 +209,7 @@ class Processor:
         deadline = Deadline.after(self._deadline_seconds)
         work_deadline = Deadline(deadline.at - REPORT_RESERVE_SECONDS)
         outcome = JobOutcome()
-        reporter = _Reporter(
-            job,
-            self._events,
-            self._ledger,
-            outcome,
-            deadline=deadline,
-            http_timeout=self._http_timeout,
-            first_delivery=first_delivery,
-        )
+        reporter = self._reporter(job, outcome, deadline, first_delivery=first_delivery)
         fields = {"request_id": job.request_id, "job_id": job.job_id}
         log("job started", renditions=len(job.renditions), already_reported=len(reporter.already_reported), **fields)
         try:
@@ -247,6 +239,17 @@ class Processor:
             raise EventsUndelivered(reporter.undelivered)
         return outcome
 
+    def _reporter(self, job: Job, outcome: JobOutcome, deadline: Deadline, *, first_delivery: bool) -> _Reporter:
+        return _Reporter(
+            job,
+            self._events,
+            self._ledger,
+            outcome,
+            deadline=deadline,
+            http_timeout=self._http_timeout,
+            first_delivery=first_delivery,
+        )
+
     def fail_job(self, job: Job, message: str) -> JobOutcome:
         """Report every rendition of a job that cannot be processed (poison queue) and has no event yet as failed,
         and clean up. Never raises: what cannot be done is logged (the lifecycle rule removes what is left)."""
@@ -255,15 +258,7 @@ class Processor:
         undelivered: list[int] = []
         deadline = Deadline.after(self._deadline_seconds)
         try:
-            reporter = _Reporter(
-                job,
-                self._events,
-                self._ledger,
-                outcome,
-                deadline=deadline,
-                http_timeout=self._http_timeout,
-                first_delivery=False,
-            )
+            reporter = self._reporter(job, outcome, deadline, first_delivery=False)
             for index in reporter.pending():
                 reporter.failed(index, GenericError(message))
             undelivered = reporter.undelivered
