@@ -22,7 +22,7 @@ from .errors import RenditionError, RenditionTooLarge
 from .jobs import Job
 from .logs import log
 from .redaction import redact, strip_query
-from .transport import Deadline
+from .transport import Deadline, call_timeout
 
 __all__ = ["LAST_ATTEMPT_SECONDS", "EventSender", "created_event", "failed_event"]
 
@@ -105,15 +105,15 @@ class EventSender:
             "Authorization": f"Bearer {job.token.reveal()}",
         }
         fields = {"request_id": job.request_id, "job_id": job.job_id, "rendition": event["rendition"].get("name")}  # type: ignore[union-attr]
-        give_up = time.monotonic() + self._budget
+        give_up = Deadline.after(self._budget)
         if deadline is not None:
-            give_up = min(give_up, deadline.at)
+            give_up = Deadline(min(give_up.at, deadline.at))
         longest = self._http.timeout.read or 60.0
         attempt = 0
         while True:
             attempt += 1
             # Each attempt ends by the give-up time too (at least 1 s, so that an expired job can still report).
-            timeout = max(LAST_ATTEMPT_SECONDS, min(longest, give_up - time.monotonic()))
+            timeout = call_timeout(give_up, longest, at_least=LAST_ATTEMPT_SECONDS)
             try:
                 response = self._http.post(self._url, json=body, headers=headers, timeout=timeout)
                 status: int | str = response.status_code
@@ -124,7 +124,7 @@ class EventSender:
                 return True
             retryable = not isinstance(status, int) or status == 204 or status == 429 or status >= 500
             delay = random.uniform(0, min(5.0, self._base_delay * 2 ** (attempt - 1)))
-            if not retryable or time.monotonic() + delay > give_up:
+            if not retryable or delay > give_up.remaining():
                 log("event not delivered", level=logging.ERROR, type=event["type"], status=status, **fields)
                 return False
             time.sleep(delay)  # backoff between attempts at the ingress

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .transport import translate_errors
+from .transport import sdk_timeouts, translate_errors
 
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
@@ -36,6 +36,6 @@ class EventLedger:
 
     def record(self, job_id: str, index: int, *, timeout: float | None = None) -> None:
         """Mark rendition `index` of `job_id` as reported, within `timeout` seconds (the client's when None)."""
-        limits = {} if timeout is None else {"connection_timeout": min(10.0, timeout), "read_timeout": timeout}
+        limits = {} if timeout is None else sdk_timeouts(timeout)
         with translate_errors("writing a report marker"):
             self._container.upload_blob(f"{self._folder(job_id)}{index}", b"", overwrite=True, **limits)

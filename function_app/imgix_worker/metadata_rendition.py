@@ -34,8 +34,8 @@ from .errors import GenericError, RenditionInstructionsError, RenditionTooLarge
 from .imgix_params import ALIASES, PARAMETERS
 from .imgix_urls import ImgixUrls
 from .redaction import Secret
-from .rendering import Rendition, fetch_rendition
-from .transport import Deadline, retry
+from .rendering import Rendition, fetch_rendition_retried
+from .transport import Deadline
 from .xmp import XmpValue, serialize_xmp
 
 __all__ = [
@@ -267,13 +267,8 @@ def _fetch_json(
 ) -> dict[str, Any]:
     """GET one imgix JSON answer (retried as any rendition) and parse it, reading at most `MAX_JSON_BYTES`."""
     try:
-        answer = retry(
-            lambda: fetch_rendition(
-                http, url, max_bytes=MAX_JSON_BYTES, timeout=min(timeout, max(1.0, deadline.remaining()))
-            ),
-            deadline=deadline,
-            what="imgix",
-            context=context,
+        answer = fetch_rendition_retried(
+            http, url, max_bytes=MAX_JSON_BYTES, deadline=deadline, http_timeout=timeout, context=context
         )
     except RenditionTooLarge:
         raise GenericError(f"imgix's {what} answer is larger than {MAX_JSON_BYTES} bytes") from None

@@ -30,9 +30,9 @@ from .ledger import EventLedger
 from .logs import log
 from .metadata_rendition import is_metadata_rendition, render_metadata
 from .param_policy import ParamPolicy
-from .rendering import fetch_rendition
+from .rendering import fetch_rendition_retried
 from .staging import StagedSource, Stager
-from .transport import Deadline, retry
+from .transport import Deadline, call_timeout
 
 __all__ = ["JobOutcome", "Processor"]
 
@@ -138,7 +138,7 @@ class _Reporter:
             log("report marker not written", level=logging.WARNING, error=_describe(exc), job_id=self._job.job_id)
 
     def _storage_timeout(self) -> float:
-        return _after_deadline(self._deadline, LAST_ATTEMPT_SECONDS, longest=self._http_timeout)
+        return call_timeout(self._deadline, self._http_timeout, at_least=LAST_ATTEMPT_SECONDS)
 
     def claim(self, index: int, kind: str, reason: str | None) -> bool:
         with self._lock:
@@ -271,7 +271,7 @@ class Processor:
 
     def _remove(self, job: Job, fields: dict[str, object], *, deadline: Deadline) -> None:
         try:
-            self._stager.remove(job, timeout=_after_deadline(deadline, CLEANUP_SECONDS, longest=self._http_timeout))
+            self._stager.remove(job, timeout=call_timeout(deadline, self._http_timeout, at_least=CLEANUP_SECONDS))
         except Exception as exc:  # the lifecycle rule removes what cleanup could not
             log("cleanup failed", level=logging.WARNING, error=_describe(exc), **fields)
 
@@ -341,15 +341,12 @@ class Processor:
                 params = imgix_params(rendition, recipe=job.recipe)
                 self._policy.check(params, sent_as=sent_as(rendition, params))
                 url = self._urls.signed_url(staged.blob_name, params)
-                result = retry(
-                    lambda: fetch_rendition(
-                        self._http,
-                        url,
-                        max_bytes=self._max_rendition_bytes,
-                        timeout=min(self._http_timeout, max(1.0, deadline.remaining())),
-                    ),
+                result = fetch_rendition_retried(
+                    self._http,
+                    url,
+                    max_bytes=self._max_rendition_bytes,
                     deadline=deadline,
-                    what="imgix",
+                    http_timeout=self._http_timeout,
                     context=context,
                 )
             try:
@@ -392,9 +389,3 @@ def _describe(exc: BaseException) -> str:
     """An exception for a log line: the worker's own message, else its type and text (redacted by `log`)."""
     message = getattr(exc, "message", None)
     return message if isinstance(message, str) else f"{type(exc).__name__}: {exc}"
-
-
-def _after_deadline(deadline: Deadline, at_least: float, *, longest: float) -> float:
-    """A storage call's timeout: what is left of the job's deadline (at most `longest`, the HTTP timeout), and
-    `at_least` once it is (nearly) over."""
-    return max(at_least, min(longest, deadline.remaining()))

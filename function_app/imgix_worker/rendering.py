@@ -27,9 +27,9 @@ from .errors import (
 )
 from .redaction import Secret
 from .sniff import HEAD_BYTES, dimensions, mime_type
-from .transport import status_error, translate_errors
+from .transport import Deadline, call_timeout, retry, status_error, translate_errors
 
-__all__ = ["Rendition", "fetch_rendition"]
+__all__ = ["Rendition", "fetch_rendition", "fetch_rendition_retried"]
 
 SPOOL_MEMORY_BYTES = 4 * 1024 * 1024
 CHUNK_BYTES = 256 * 1024
@@ -108,6 +108,25 @@ def fetch_rendition(http: httpx.Client, url: Secret, *, max_bytes: int, timeout:
     except BaseException:
         spool.close()
         raise
+
+
+def fetch_rendition_retried(
+    http: httpx.Client,
+    url: Secret,
+    *,
+    max_bytes: int,
+    deadline: Deadline,
+    http_timeout: float,
+    context: dict[str, object] | None = None,
+) -> Rendition:
+    """`fetch_rendition`, retried on transient failures until `deadline`, each attempt waiting at most what is left
+    of it (`call_timeout`)."""
+    return retry(
+        lambda: fetch_rendition(http, url, max_bytes=max_bytes, timeout=call_timeout(deadline, http_timeout)),
+        deadline=deadline,
+        what="imgix",
+        context=context,
+    )
 
 
 def _check_status(response: httpx.Response) -> None:

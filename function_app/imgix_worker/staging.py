@@ -31,7 +31,15 @@ from .sniff import HEAD_BYTES, extension_for
 from .source_checks import check_source, declared_type
 from .source_headers import reveal
 from .streamed_copy import stream_copy
-from .transport import Deadline, call_timeout, retry, status_error, storage_limits, translate_errors
+from .transport import (
+    Deadline,
+    call_timeout,
+    retry,
+    sdk_timeouts,
+    status_error,
+    storage_limits,
+    translate_errors,
+)
 
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
@@ -159,7 +167,7 @@ class Stager:
         (the lifecycle rule is the backstop)."""
         from azure.core.exceptions import ResourceNotFoundError
 
-        limits = {} if timeout is None else {"connection_timeout": min(10.0, timeout), "read_timeout": timeout}
+        limits = {} if timeout is None else sdk_timeouts(timeout)
         with translate_errors("deleting the staged source"):
             try:
                 self._container.delete_blob(self.blob_name(job), delete_snapshots="include", **limits)

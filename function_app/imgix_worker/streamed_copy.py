@@ -18,7 +18,7 @@ import httpx
 
 from .errors import GenericError, SourceCorrupt, SourceUnsupported
 from .logs import log
-from .transport import Deadline, call_timeout, status_error, storage_limits, translate_errors
+from .transport import Deadline, call_timeout, sdk_timeouts, status_error, storage_limits, translate_errors
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient
@@ -105,6 +105,6 @@ def _discard(blob: BlobClient) -> None:
     from azure.core.exceptions import AzureError
 
     try:
-        blob.commit_block_list([], connection_timeout=DISCARD_SECONDS, read_timeout=DISCARD_SECONDS)
+        blob.commit_block_list([], **sdk_timeouts(DISCARD_SECONDS))
     except AzureError as exc:  # the blocks expire on their own; the staged name is deleted with the job
         log("staged blocks not discarded", level=logging.WARNING, error=type(exc).__name__)

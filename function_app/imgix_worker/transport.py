@@ -27,6 +27,7 @@ __all__ = [
     "http_client",
     "retry",
     "retry_after_seconds",
+    "sdk_timeouts",
     "status_error",
     "storage_limits",
     "translate_errors",
@@ -78,16 +79,21 @@ class Deadline:
 MIN_CALL_SECONDS = 1.0
 
 
-def call_timeout(deadline: Deadline, longest: float) -> float:
+def call_timeout(deadline: Deadline, longest: float, *, at_least: float = MIN_CALL_SECONDS) -> float:
     """One HTTP exchange's timeout: what is left of `deadline`, at most `longest` (the client's HTTP timeout), so
-    that a call started just before the deadline does not outlive it by a whole HTTP timeout."""
-    return min(longest, max(MIN_CALL_SECONDS, deadline.remaining()))
+    that a call started just before the deadline does not outlive it by a whole HTTP timeout; `at_least` once the
+    deadline is (nearly) over."""
+    return max(at_least, min(longest, deadline.remaining()))
+
+
+def sdk_timeouts(seconds: float) -> dict[str, float]:
+    """A call's timeout as the Azure SDK's per-operation transport kwargs (`connection_timeout`, `read_timeout`)."""
+    return {"connection_timeout": min(10.0, seconds), "read_timeout": seconds}
 
 
 def storage_limits(deadline: Deadline, longest: float) -> dict[str, float]:
-    """`call_timeout` as the Azure SDK's per-operation transport kwargs (`connection_timeout`, `read_timeout`)."""
-    seconds = call_timeout(deadline, longest)
-    return {"connection_timeout": min(10.0, seconds), "read_timeout": seconds}
+    """`call_timeout` as the Azure SDK's per-operation transport kwargs."""
+    return sdk_timeouts(call_timeout(deadline, longest))
 
 
 def retry_after_seconds(value: str | None) -> float | None:
