@@ -22,6 +22,7 @@ from .ledger import EventLedger
 from .logs import log
 from .param_policy import ParamPolicy
 from .processor import JobOutcome, Processor
+from .redaction import Secret
 from .replay_markers import REPLAY_CONTAINER, SharedReplayGuard
 from .settings import Settings
 from .staging import Stager
@@ -112,26 +113,31 @@ def _readable(message: str | bytes) -> Job | None:
         return None
 
 
-def _source_container(settings: Settings):  # type: ignore[no-untyped-def]
+def _blob_service(connection_string: Secret | None, account_url: str, settings: Settings, **options: object):  # type: ignore[no-untyped-def]
+    """A blob service client from a connection string (local runs: Azurite) or an account URL reached by the app's
+    managed identity."""
     from azure.storage.blob import BlobServiceClient
 
+    if connection_string is not None:
+        return BlobServiceClient.from_connection_string(
+            connection_string.reveal(), connection_verify=settings.tls_ca_bundle or True, **options
+        )
+    from azure.identity import DefaultAzureCredential
+
+    return BlobServiceClient(account_url, credential=DefaultAzureCredential(), **options)
+
+
+def _source_container(settings: Settings):  # type: ignore[no-untyped-def]
     # One retry layer: the worker's own (`transport.retry`), which knows the job's deadline; the SDK's would
     # retry again underneath it, for minutes.
-    options = {
-        "retry_total": 0,
-        "connection_timeout": min(10, settings.http_timeout_seconds),
-        "read_timeout": settings.http_timeout_seconds,
-    }
-    if settings.imgix_source_connection_string is not None:
-        service = BlobServiceClient.from_connection_string(
-            settings.imgix_source_connection_string.reveal(),
-            connection_verify=settings.tls_ca_bundle or True,
-            **options,
-        )
-    else:
-        from azure.identity import DefaultAzureCredential
-
-        service = BlobServiceClient(settings.imgix_source_account_url, credential=DefaultAzureCredential(), **options)
+    service = _blob_service(
+        settings.imgix_source_connection_string,
+        settings.imgix_source_account_url,
+        settings,
+        retry_total=0,
+        connection_timeout=min(10, settings.http_timeout_seconds),
+        read_timeout=settings.http_timeout_seconds,
+    )
     return service.get_container_client(settings.imgix_source_container)
 
 
@@ -139,19 +145,11 @@ def _replay_guard(settings: Settings) -> SharedReplayGuard | None:
     """The relay's replay markers in the host's storage; None when calls are not signed (a local run's choice)."""
     if settings.relay_hmac_key is None or settings.host_storage is None:
         return None
-    from azure.storage.blob import BlobServiceClient
-
-    # retry_total=0: a create retried after a lost answer would find its own marker and refuse a genuine call.
-    options = {"retry_total": 0, "connection_timeout": 5, "read_timeout": 10}
     storage = settings.host_storage
-    if storage.connection_string is not None:
-        service = BlobServiceClient.from_connection_string(
-            storage.connection_string.reveal(), connection_verify=settings.tls_ca_bundle or True, **options
-        )
-    else:
-        from azure.identity import DefaultAzureCredential
-
-        service = BlobServiceClient(storage.blob_url, credential=DefaultAzureCredential(), **options)
+    # retry_total=0: a create retried after a lost answer would find its own marker and refuse a genuine call.
+    service = _blob_service(
+        storage.connection_string, storage.blob_url, settings, retry_total=0, connection_timeout=5, read_timeout=10
+    )
     # The stack creates the container in Azure (with its lifecycle rule); a local run creates it on first use.
     return SharedReplayGuard(service.get_container_client(REPLAY_CONTAINER), create_container=settings.local_run)
 
