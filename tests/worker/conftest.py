@@ -67,6 +67,11 @@ def worker_env(azurite: Azurite, services: AdobeServices, renderer: RendererProc
     }
 
 
+def blob_connection_via(azurite: Azurite, port: int) -> str:
+    """Azurite's connection string with its blob endpoint moved to `port` (a fault proxy in front of it)."""
+    return azurite.connection_string.replace(f"//localhost:{azurite.blob_port}/", f"//localhost:{port}/")
+
+
 def build_worker(environ: dict[str, str]) -> Worker:
     """A worker as `get_worker` builds it from the app's settings. Never closed: like the Functions host, which
     ends the worker process rather than closing its clients, the test process's end releases its connections."""

@@ -16,7 +16,7 @@ from imgix_worker.replay_markers import REPLAY_CONTAINER, SharedReplayGuard
 from imgix_worker.service import Worker
 from local_platform.azurite import Azurite
 
-from .conftest import JobRunner, build_worker, image_bytes
+from .conftest import JobRunner, blob_connection_via, build_worker, image_bytes
 from .faults.fakes import TcpProxy
 
 RELAY_KEY = "fake-relay-key-for-replay-tests-0123456789ab"  # a test fixture, not a real credential
@@ -106,9 +106,7 @@ def test_unreachable_marker_storage_is_a_503_and_nothing_is_queued(
     runner: JobRunner, worker_env: dict[str, str], azurite: Azurite
 ) -> None:
     with TcpProxy(azurite.blob_port) as proxy:
-        connection = azurite.connection_string.replace(
-            f"//localhost:{azurite.blob_port}/", f"//localhost:{proxy.port}/"
-        )
+        connection = blob_connection_via(azurite, proxy.port)
         w = build_worker({**worker_env, "RELAY_HMAC_KEY": RELAY_KEY, "AzureWebJobsStorage": connection})
         proxy.down()
         headers, data, _ = signed_job(runner)

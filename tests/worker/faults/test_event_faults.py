@@ -26,7 +26,7 @@ from local_platform.processes import free_port
 from local_platform.tls import ensure_tls
 from local_platform.worker_host import WorkerHostProcess
 
-from ..conftest import AZURITE_KEY, SECURE_TOKEN, JobRunner, image_bytes
+from ..conftest import AZURITE_KEY, SECURE_TOKEN, JobRunner, blob_connection_via, image_bytes
 from .fakes import PASS, Reply, ScriptedProxy, Stall, TcpProxy
 from .support import STAGING_PREFIX, Containers
 
@@ -136,9 +136,7 @@ def test_the_poison_handler_succeeds_with_storage_unreachable(
     worker_logs: pytest.LogCaptureFixture,
 ) -> None:
     with TcpProxy(azurite.blob_port) as relay:
-        connection = azurite.connection_string.replace(
-            f"//localhost:{azurite.blob_port}/", f"//localhost:{relay.port}/"
-        )
+        connection = blob_connection_via(azurite, relay.port)
         worker = make_worker(IMGIX_SOURCE_CONNECTION_STRING=connection, JOB_DEADLINE_SECONDS=str(DEADLINE))
         message, request_id, _ = submit(runner, worker, RENDITIONS)
         relay.down()  # neither the ledger nor the staged source can be reached
@@ -205,9 +203,7 @@ def test_through_the_host_an_ingress_outage_longer_than_the_budget_redelivers_th
         environ = worker_env | {
             "EVENTS_URL": events_url(ingress, services),
             "JOB_DEADLINE_SECONDS": str(WORK_DEADLINE),
-            "IMGIX_SOURCE_CONNECTION_STRING": azurite.connection_string.replace(
-                f"//localhost:{azurite.blob_port}/", f"//localhost:{storage.port}/"
-            ),
+            "IMGIX_SOURCE_CONNECTION_STRING": blob_connection_via(azurite, storage.port),
             "AzureWebJobsStorage": azurite.connection_string,
             "AzureFunctionsJobHost__extensions__queues__visibilityTimeout": "00:00:01",
         }
@@ -249,9 +245,7 @@ def test_with_storage_stalling_after_the_work_a_job_still_ends_within_its_deadli
     tls = ensure_tls()
     upstream = f"https://localhost:{azurite.blob_port}"
     with ScriptedProxy(upstream, tls, default=Stall(), match=is_last_step, name="storage") as storage:
-        connection = azurite.connection_string.replace(
-            f"//localhost:{azurite.blob_port}/", f"//localhost:{storage.port}/"
-        )
+        connection = blob_connection_via(azurite, storage.port)
         worker = make_worker(
             IMGIX_SOURCE_CONNECTION_STRING=connection, JOB_DEADLINE_SECONDS=str(DEADLINE), HTTP_TIMEOUT_SECONDS="60"
         )

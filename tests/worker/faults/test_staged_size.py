@@ -23,7 +23,7 @@ from local_platform.azurite import Azurite
 from local_platform.platform import IMGIX_CONTAINER
 from local_platform.tls import ensure_tls
 
-from ..conftest import JobRunner, image_bytes
+from ..conftest import JobRunner, blob_connection_via, image_bytes
 from .fakes import PASS, Action, ScriptedProxy
 from .support import STAGING_PREFIX, Containers, assert_contained, assert_one_event_each, run_checked
 
@@ -67,10 +67,6 @@ def storage_proxy(azurite: Azurite) -> Iterator[ScriptedProxy]:
         yield proxy
 
 
-def through(azurite: Azurite, proxy: ScriptedProxy) -> str:
-    return azurite.connection_string.replace(f"//localhost:{azurite.blob_port}/", f"//localhost:{proxy.port}/")
-
-
 def grow(containers: Containers, body: dict[str, Any]) -> Callable[[], None]:
     source_blob = str(body["source"]).split("/aem/", 1)[1].split("?", 1)[0]
 
@@ -87,7 +83,9 @@ def test_a_source_that_grew_after_its_head_is_refused_as_too_large(
     storage_proxy: ScriptedProxy,
     containers: Containers,
 ) -> None:
-    worker = make_worker(IMGIX_SOURCE_CONNECTION_STRING=through(azurite, storage_proxy), MAX_SOURCE_BYTES=LIMIT)
+    worker = make_worker(
+        IMGIX_SOURCE_CONNECTION_STRING=blob_connection_via(azurite, storage_proxy.port), MAX_SOURCE_BYTES=LIMIT
+    )
     renditions: list[dict[str, object]] = [{"name": "a.png", "fmt": "png"}, {"name": "b.jpg", "fmt": "jpg"}]
 
     def arm(body: dict[str, Any]) -> None:
@@ -112,7 +110,10 @@ def async_stager(runner: JobRunner, azurite: Azurite, proxy: ScriptedProxy) -> S
     from azure.storage.blob import ContainerClient
 
     container = ContainerClient.from_connection_string(
-        through(azurite, proxy), IMGIX_CONTAINER, connection_verify=str(azurite.tls.ca_cert), retry_total=0
+        blob_connection_via(azurite, proxy.port),
+        IMGIX_CONTAINER,
+        connection_verify=str(azurite.tls.ca_cert),
+        retry_total=0,
     )
     return Stager(
         container,

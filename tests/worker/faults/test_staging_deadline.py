@@ -18,7 +18,7 @@ from imgix_worker.streamed_copy import BLOCK_BYTES
 from local_platform.azurite import Azurite
 from local_platform.tls import ensure_tls
 
-from ..conftest import JobRunner
+from ..conftest import JobRunner, blob_connection_via
 from .fakes import Reply, ScriptedProxy, Stall, Trickle
 from .support import Containers, assert_contained, assert_one_event_each, run_checked
 
@@ -127,9 +127,7 @@ def test_a_server_side_copy_that_never_answers_ends_by_the_deadline(
         f"https://localhost:{azurite.blob_port}", ensure_tls(), match=is_staging_copy, name="storage"
     ) as storage:
         storage.default = Stall(then=Reply(503))  # never forwarded: Azurite copies nothing after the test
-        connection = azurite.connection_string.replace(
-            f"//localhost:{azurite.blob_port}/", f"//localhost:{storage.port}/"
-        )
+        connection = blob_connection_via(azurite, storage.port)
         worker = make_worker(
             IMGIX_SOURCE_CONNECTION_STRING=connection, JOB_DEADLINE_SECONDS=str(DEADLINE), HTTP_TIMEOUT_SECONDS="60"
         )

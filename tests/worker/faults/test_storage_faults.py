@@ -17,7 +17,7 @@ from local_platform.asset_compute_storage import TargetOptions
 from local_platform.azurite import Azurite
 from local_platform.tls import ensure_tls
 
-from ..conftest import JobRunner, image_bytes
+from ..conftest import JobRunner, blob_connection_via, image_bytes
 from .fakes import Reply, ScriptedProxy, TcpProxy
 from .support import (
     Containers,
@@ -55,7 +55,7 @@ def retarget(body: dict[str, Any], azurite: Azurite, port: int) -> None:
 
 def worker_through(make_worker: Callable[..., Worker], azurite: Azurite, port: int, **settings: str) -> Worker:
     """A worker whose blob client reaches Azurite through `port`, allowed to use both ports."""
-    connection = azurite.connection_string.replace(f"//localhost:{azurite.blob_port}/", f"//localhost:{port}/")
+    connection = blob_connection_via(azurite, port)
     return make_worker(
         ALLOWED_HOSTS=f"localhost:{azurite.blob_port},localhost:{port}",
         IMGIX_SOURCE_CONNECTION_STRING=connection,

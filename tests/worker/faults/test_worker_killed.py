@@ -24,7 +24,7 @@ from local_platform.azurite import Azurite
 from local_platform.tls import ensure_tls
 from local_platform.worker_host import WorkerHostProcess
 
-from ..conftest import SECURE_TOKEN, JobRunner, image_bytes
+from ..conftest import SECURE_TOKEN, JobRunner, blob_connection_via, image_bytes
 from .fakes import PASS, Reply, ScriptedProxy, Stall
 from .support import STACK_TRACE_MARKERS, STAGING_PREFIX, Containers
 
@@ -54,9 +54,7 @@ def test_a_worker_killed_mid_job_reports_each_rendition_once(
     with ScriptedProxy(f"https://localhost:{azurite.blob_port}", tls, name="storage") as storage:
         environ = worker_env | {
             "IMGIX_BASE_URL": imgix_proxy.url,
-            "IMGIX_SOURCE_CONNECTION_STRING": azurite.connection_string.replace(
-                f"//localhost:{azurite.blob_port}/", f"//localhost:{storage.port}/"
-            ),
+            "IMGIX_SOURCE_CONNECTION_STRING": blob_connection_via(azurite, storage.port),
             "JOB_DEADLINE_SECONDS": str(DEADLINE),
             "RENDER_CONCURRENCY": "1",
             "AzureWebJobsStorage": azurite.connection_string,
