@@ -30,6 +30,7 @@ from local_platform.worker_host import WorkerHostProcess
 
 from .conftest import AZURITE_KEY, SECURE_TOKEN, JobRunner, image_bytes, leaks, record_text
 
+# A fake SAS: its `sig` is base64 of the text "secret-signature", signed by nothing.
 SAS = "https://aem.blob.core.windows.net/c/a.jpg?sv=2024-11-04&sr=b&sp=r&sig=c2VjcmV0LXNpZ25hdHVyZQ%3D%3D"
 
 
