@@ -18,6 +18,7 @@ import pulumi  # noqa: E402
 
 from infra.config import load_config  # noqa: E402
 from infra.environment import Environment, EnvironmentArgs  # noqa: E402
+from infra.network import ISOLATION_OUTPUT  # noqa: E402
 from infra.outputs import (  # noqa: E402
     dashboard_steps,
     processing_profiles,
@@ -66,6 +67,8 @@ OUTPUTS: dict[str, object] = {
         {"WORKER_URL": worker_url, "ORG_ID": config.ims_org_ids[0], "RELAY_HMAC_KEY": env.relay_hmac_key}
     ),
     "workerPackageSha256": package.sha256,
+    # "off", "endpoints" or "private": the network isolation stage this deployment completed.
+    ISOLATION_OUTPUT: env.network_isolation,
 }
 for key, value in OUTPUTS.items():
     pulumi.export(key, value)

@@ -22,6 +22,10 @@ API_VERSIONS = {
     "Microsoft.Authorization": "2022-04-01",
     "Microsoft.Insights": "2020-02-02",
     "Microsoft.OperationalInsights": "2023-09-01",
+    "Microsoft.Network": "2024-05-01",
+    # azure-native's privatedns module: same ARM namespace, its own API version.
+    "Microsoft.Network/privateDnsZones": "2024-06-01",
+    "Microsoft.Network/privateDnsZones/virtualNetworkLinks": "2024-06-01",
 }
 
 _TOP_LEVEL = ("location", "kind", "sku", "identity", "tags")

@@ -4,7 +4,7 @@ Each stack's program runs under the Azure mocks; the resources are exported to a
 (`build/audit/<stack>.json`) and scanned by Checkov's ARM checks. Checkov lives in its own virtualenv
 (`.venv-audit`, created here when missing: it pins many packages) and runs with `--skip-download` and
 `CKV_SKIP_PACKAGE_UPDATE_CHECK=true`, so it reaches no network. A failed check fails the audit unless
-`infra/checkov_suppressions.yaml` accepts it with a written reason.
+`infra/checkov_suppressions.yaml` accepts it with a written reason, on the resources (and in the stacks) it names.
 """
 
 from __future__ import annotations
@@ -40,9 +40,14 @@ class Suppression:
     check_id: str
     resources: tuple[str, ...]
     reason: str
+    stacks: tuple[str, ...] = ENVIRONMENTS
 
     def covers(self, finding: Finding) -> bool:
-        return finding.check_id == self.check_id and any(fnmatch(finding.resource, p) for p in self.resources)
+        return (
+            finding.check_id == self.check_id
+            and finding.stack in self.stacks
+            and any(fnmatch(finding.resource, p) for p in self.resources)
+        )
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ class Finding:
 def load_suppressions(path: Path = SUPPRESSIONS_FILE) -> list[Suppression]:
     """Read the suppressions file.
 
-    :raises ValueError: if an entry lacks an id or a reason.
+    :raises ValueError: if an entry lacks an id or a reason, or names a stack that does not exist.
     """
     entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     suppressions = []
@@ -66,7 +71,10 @@ def load_suppressions(path: Path = SUPPRESSIONS_FILE) -> list[Suppression]:
         reason = str(entry.get("reason") or "").strip()
         if not entry.get("id") or len(reason) < 20:
             raise ValueError(f"{path.name}: entry {i} needs an `id` and a written `reason`")
-        suppressions.append(Suppression(entry["id"], tuple(entry.get("resources") or ["*"]), reason))
+        stacks = tuple(entry.get("stacks") or ENVIRONMENTS)
+        if not set(stacks) <= set(ENVIRONMENTS):
+            raise ValueError(f"{path.name}: entry {i} names unknown stacks {sorted(set(stacks) - set(ENVIRONMENTS))}")
+        suppressions.append(Suppression(entry["id"], tuple(entry.get("resources") or ["*"]), reason, stacks))
     return suppressions
 
 

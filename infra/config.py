@@ -7,6 +7,7 @@ environment. Bad values raise `ConfigError(keys, message)` before any resource i
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,7 +16,7 @@ import pulumi
 
 from infra.worker_limits import SettingsError, host_limits
 
-__all__ = ["ENVIRONMENTS", "LIMIT_SETTINGS", "ConfigError", "StackConfig", "load_config"]
+__all__ = ["ENVIRONMENTS", "ISOLATION_STAGES", "LIMIT_SETTINGS", "ConfigError", "StackConfig", "load_config"]
 
 # The stacks this project knows; the stack name is the environment name.
 ENVIRONMENTS = ("dev", "stage", "prod")
@@ -30,6 +31,12 @@ LIMIT_SETTINGS = (
     "JOB_DEADLINE_SECONDS",
     "HTTP_TIMEOUT_SECONDS",
 )
+
+# `networkIsolationStage`: "endpoints" adds the VNet, private endpoints, DNS and the app's integration while the
+# runtime account and the vault stay public; "private" also turns their public access off (see infra/network.py).
+ISOLATION_STAGES = ("endpoints", "private")
+# The address space is split in two halves (integration subnet, private-endpoint subnet); Flex needs /27 at least.
+_MAX_VNET_PREFIX = 26
 
 _STORAGE_SKUS = ("Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS")
 _HOST = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+"
@@ -75,6 +82,10 @@ class StackConfig:
     imgix_allow_billable: bool
     events_url: str
     app_builder_namespace: str
+    network_isolation: bool = False
+    network_isolation_stage: str = "private"
+    vnet_address_space: str = "10.60.0.0/24"
+    nat_gateway: bool = False
     worker_limits: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -82,6 +93,11 @@ class StackConfig:
     def imgix_subdomain(self) -> str:
         """The imgix subdomain of `imgix_domain` (`name` of `name.imgix.net`)."""
         return self.imgix_domain.split(".", 1)[0]
+
+    @property
+    def isolation(self) -> str:
+        """`off`, or the network isolation stage this stack asks for (`endpoints` or `private`)."""
+        return self.network_isolation_stage if self.network_isolation else "off"
 
 
 def _required(config: pulumi.Config, key: str) -> str:
@@ -144,6 +160,21 @@ def _https_url(config: pulumi.Config, key: str, default: str) -> str:
     if not re.fullmatch(r"https://[^\s/?#]+(/\S*)?", value):
         raise ConfigError(key, "must be an https URL")
     return value
+
+
+def _address_space(config: pulumi.Config) -> str:
+    raw = (config.get("vnetAddressSpace") or "10.60.0.0/24").strip()
+    try:
+        network = ipaddress.ip_network(raw, strict=True)
+    except ValueError:
+        raise ConfigError("vnetAddressSpace", "must be an IPv4 network such as 10.60.0.0/24 (no host bits)") from None
+    if not (isinstance(network, ipaddress.IPv4Network) and network.is_private):
+        raise ConfigError("vnetAddressSpace", "must be a private IPv4 range (10/8, 172.16/12 or 192.168/16)")
+    if network.prefixlen > _MAX_VNET_PREFIX:
+        raise ConfigError(
+            "vnetAddressSpace", f"must be /{_MAX_VNET_PREFIX} or larger: each half is a subnet, Flex needs /27"
+        )
+    return str(network)
 
 
 def load_config(config: pulumi.Config | None = None, *, stack: str | None = None) -> StackConfig:
@@ -212,6 +243,14 @@ def load_config(config: pulumi.Config | None = None, *, stack: str | None = None
     if not all(re.fullmatch(r"(\*\.)?" + _HOST + r"(:\d{1,5})?", h.lower()) for h in hosts):
         raise ConfigError("allowedHosts", "must be a comma list of host names, optionally *.suffix")
 
+    isolation = _bool(config, "networkIsolation")
+    stage = (config.get("networkIsolationStage") or "private").strip()
+    if stage not in ISOLATION_STAGES:
+        raise ConfigError("networkIsolationStage", f"must be one of {', '.join(ISOLATION_STAGES)}")
+    nat = _bool(config, "natGateway")
+    if nat and not isolation:
+        raise ConfigError("natGateway", "needs networkIsolation: true (the gateway serves the integration subnet)")
+
     return StackConfig(
         project=pulumi.get_project(),
         environment=environment,
@@ -241,6 +280,10 @@ def load_config(config: pulumi.Config | None = None, *, stack: str | None = None
         imgix_allow_billable=_bool(config, "imgixAllowBillable"),
         events_url=_https_url(config, "eventsUrl", "https://eg-ingress.adobe.io/api/events"),
         app_builder_namespace=namespace,
+        network_isolation=isolation,
+        network_isolation_stage=stage,
+        vnet_address_space=_address_space(config),
+        nat_gateway=nat,
         worker_limits=limits,
         tags=_string_map(config, "tags"),
     )

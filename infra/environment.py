@@ -4,7 +4,8 @@ It holds: a resource group; the imgix source storage account (container, retenti
 policy and the SAS bound to it); the runtime storage account; Log Analytics and Application Insights; a Key Vault
 with the imgix secure token and the relay's HMAC key; the Flex Consumption function app with the roles its identity
 needs, then its app settings (only once those roles exist: they hold the Key Vault references); the deployment of
-the worker's code; and, when configured, the imgix source itself.
+the worker's code; when configured, the imgix source itself; and, with `networkIsolation`, the VNet, private
+endpoints and DNS of infra/network.py, with the app integrated into the VNet.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from infra.config import StackConfig
 from infra.imgix_source import ImgixSource, ImgixSourceArgs
 from infra.monitoring import build_monitoring
 from infra.naming import Namer
+from infra.network import Network, build_network, keeps_public_access
 from infra.runtime_storage import build_runtime_storage
 from infra.source_storage import build_source_storage
 from infra.vault import build_vault, key_vault_reference
@@ -48,6 +50,7 @@ class Environment(pulumi.ComponentResource):
     worker_host: pulumi.Output[str]
     imgix_sas: pulumi.Output[str]
     relay_hmac_key: pulumi.Output[str]
+    network_isolation: pulumi.Output[str]
 
     def __init__(self, name: str, args: EnvironmentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aem-imgix-renditions:env:Environment", name, None, opts)
@@ -65,8 +68,10 @@ class Environment(pulumi.ComponentResource):
             opts=child,
         )
         rg = self.resource_group
+        # The imgix source account stays public in every stack: imgix's fetchers have no fixed address range.
         self.source = build_source_storage(namer, config, rg, tags, self)
-        self.runtime = build_runtime_storage(namer, config, rg, tags, self)
+        public = keeps_public_access(config, parent=self)
+        self.runtime = build_runtime_storage(namer, config, rg, tags, self, public=public)
         self.app_insights = build_monitoring(namer, config, rg, tags, self)
         self.managed_source: ImgixSource | None = None
         secure_token = config.imgix_secure_token
@@ -87,7 +92,12 @@ class Environment(pulumi.ComponentResource):
             secure_token = pulumi.Output.all(self.managed_source.secure_url_token, config.imgix_secure_token).apply(
                 lambda t: t[0] or t[1]
             )
-        self.vault = build_vault(namer, config, rg, tags, client.tenant_id, secure_token, self)
+        self.vault = build_vault(namer, config, rg, tags, client.tenant_id, secure_token, self, public=public)
+        self.network: Network | None = None
+        if config.network_isolation:
+            self.network = build_network(
+                namer, config, rg, tags, runtime_account=self.runtime.account, vault=self.vault.vault, parent=self
+            )
         settings = worker_app_settings(
             config,
             AppSettingInputs(
@@ -105,6 +115,10 @@ class Environment(pulumi.ComponentResource):
             tags,
             deployment_container_url=self.runtime.deployment_container_url,
             parent=self,
+            subnet_id=self.network.integration_subnet.id if self.network else None,
+            # Integrated only once the endpoints, their DNS records and the zones' VNet links exist: from its first
+            # start inside the VNet, the app resolves the runtime account and the vault to private addresses.
+            after=self.network.ready if self.network else None,
         )
         principal = self.app.identity.apply(lambda i: i.principal_id if i else None)
         runtime_id = self.runtime.account.id
@@ -148,6 +162,10 @@ class Environment(pulumi.ComponentResource):
         self.worker_host = self.app.default_host_name
         self.imgix_sas = self.source.sas_token
         self.relay_hmac_key = self.vault.relay_hmac_key
+        # Known only once everything of this stage exists, so a failed update never records a stage it did not reach
+        # (`keeps_public_access` reads it back on the next deployment).
+        done = [self.app, self.runtime.account, self.vault.vault, *(self.network.ready if self.network else [])]
+        self.network_isolation = pulumi.Output.all(*(r.id for r in done)).apply(lambda _: config.isolation)
         self.register_outputs(
             {
                 "resourceGroup": rg.name,

@@ -27,6 +27,8 @@ __all__ = ["PROJECT", "ROOT", "ResolvedOutput", "StackRun", "run_stack", "stack_
 ROOT = Path(__file__).resolve().parent.parent
 INFRA_DIR = ROOT / "infra"
 PROJECT = "aem-imgix-renditions"
+# What the Pulumi CLI reports as the organization on a DIY (self-managed) backend.
+ORGANIZATION = "organization"
 # Secret keys the program requires; placeholders stand in for them under mocks.
 REQUIRED_SECRETS = ("imgixSecureToken",)
 
@@ -115,8 +117,11 @@ def run_stack(
     overrides: Mapping[str, Any] | None = None,
     *,
     secret_overrides: Mapping[str, str] | None = None,
+    last_outputs: Mapping[str, Any] | None = None,
 ) -> StackRun:
     """Run `infra/` for `stack` under mocks and return what it declared and exported.
+
+    `last_outputs` stand for the outputs of the stack's last deployment (default: none, a stack never deployed).
 
     :raises infra.config.ConfigError: (and any other error) exactly as the program raises it.
     """
@@ -125,11 +130,18 @@ def run_stack(
         full = f"{PROJECT}:{key}"
         config[full] = value
         secret_keys.append(full)
-    mocks = AzureMocks(stack=stack)
+    mocks = AzureMocks(stack=stack, last_outputs=dict(last_outputs or {}))
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks))
+        pulumi.runtime.set_mocks(
+            mocks,
+            project=PROJECT,
+            stack=stack,
+            preview=False,
+            monitor=RecordingMonitor(mocks),
+            organization=ORGANIZATION,
+        )
         pulumi.runtime.set_all_config(config, secret_keys)
         program = runpy.run_path(str(INFRA_DIR), run_name="__main__")
         outputs = loop.run_until_complete(_resolve(program["OUTPUTS"]))

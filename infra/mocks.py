@@ -1,7 +1,8 @@
 """Pulumi mocks of Azure Resource Manager: what `infra.plan`, `infra.audit` and the tests run the program against.
 
 `new_resource` echoes the inputs and fills in what Azure would compute (names, ARM ids, host names, identities,
-secret URIs, connection strings), deterministically per stack; `call` answers the invokes the program makes.
+secret URIs, connection strings), deterministically per stack; `call` answers the invokes the program makes; a
+StackReference to the stack itself reads `last_outputs` (none by default: a stack never deployed).
 Every registration and call is recorded, in order, with the dependencies each registration carried (what the
 engine orders creation by), so callers can inspect what the program declared.
 Values that stand for secrets are derived from the stack name, so two stacks never share one.
@@ -18,7 +19,16 @@ from typing import Any
 import pulumi
 from pulumi.runtime.mocks import MockMonitor
 
-__all__ = ["ARM_TYPES", "NAME_INPUTS", "AzureMocks", "MockedCall", "MockedResource", "RecordingMonitor", "plain"]
+__all__ = [
+    "ARM_TYPES",
+    "NAME_INPUTS",
+    "STACK_REFERENCE",
+    "AzureMocks",
+    "MockedCall",
+    "MockedResource",
+    "RecordingMonitor",
+    "plain",
+]
 
 # azure-native type token -> ARM resource type (also used by the ARM export for Checkov).
 ARM_TYPES = {
@@ -37,6 +47,14 @@ ARM_TYPES = {
     "azure-native:authorization:RoleAssignment": "Microsoft.Authorization/roleAssignments",
     "azure-native:applicationinsights:Component": "Microsoft.Insights/components",
     "azure-native:operationalinsights:Workspace": "Microsoft.OperationalInsights/workspaces",
+    "azure-native:network:VirtualNetwork": "Microsoft.Network/virtualNetworks",
+    "azure-native:network:Subnet": "Microsoft.Network/virtualNetworks/subnets",
+    "azure-native:network:PrivateEndpoint": "Microsoft.Network/privateEndpoints",
+    "azure-native:network:PrivateDnsZoneGroup": "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+    "azure-native:network:NatGateway": "Microsoft.Network/natGateways",
+    "azure-native:network:PublicIPAddress": "Microsoft.Network/publicIPAddresses",
+    "azure-native:privatedns:PrivateZone": "Microsoft.Network/privateDnsZones",
+    "azure-native:privatedns:VirtualNetworkLink": "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
 }
 
 # The inputs that hold a resource's physical name or address it (group, parent, own name).
@@ -52,6 +70,14 @@ NAME_INPUTS = (
     "roleAssignmentName",
     "managementPolicyName",
     "blobServicesName",
+    "virtualNetworkName",
+    "subnetName",
+    "privateEndpointName",
+    "privateDnsZoneGroupName",
+    "privateZoneName",
+    "virtualNetworkLinkName",
+    "natGatewayName",
+    "publicIpAddressName",
     "name",
 )
 _OWN_NAME = {
@@ -66,7 +92,18 @@ _OWN_NAME = {
     "azure-native:authorization:RoleAssignment": "roleAssignmentName",
     "azure-native:storage:ManagementPolicy": "managementPolicyName",
     "azure-native:storage:BlobServiceProperties": "blobServicesName",
+    "azure-native:network:VirtualNetwork": "virtualNetworkName",
+    "azure-native:network:Subnet": "subnetName",
+    "azure-native:network:PrivateEndpoint": "privateEndpointName",
+    "azure-native:network:PrivateDnsZoneGroup": "privateDnsZoneGroupName",
+    "azure-native:network:NatGateway": "natGatewayName",
+    "azure-native:network:PublicIPAddress": "publicIpAddressName",
+    "azure-native:privatedns:PrivateZone": "privateZoneName",
+    "azure-native:privatedns:VirtualNetworkLink": "virtualNetworkLinkName",
 }
+# Inputs naming a child resource's parent.
+_PARENT_NAMES = ("accountName", "vaultName", "virtualNetworkName", "privateEndpointName", "privateZoneName", "name")
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 # Marks a secret value inside mock inputs (pulumi.runtime.rpc's `_special_sig_key` / `_special_secret_sig`).
 _SIG_KEY, _SECRET_SIG = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
@@ -126,6 +163,8 @@ class AzureMocks(pulumi.runtime.Mocks):
     """Deterministic Azure stand-in for one stack."""
 
     stack: str
+    # The outputs of the stack's last deployment, as a StackReference to the stack itself reads them; none: a new stack.
+    last_outputs: dict[str, Any] = field(default_factory=dict)
     resources: list[MockedResource] = field(default_factory=list)
     calls: list[MockedCall] = field(default_factory=list)
     # Set by RecordingMonitor just before each new_resource call, on the registering thread (registrations run
@@ -160,7 +199,7 @@ class AzureMocks(pulumi.runtime.Mocks):
             names = [name]
         else:
             # Child resource: parent's name, then "default" for the blob/queue service level, then its own.
-            parent = inputs.get("accountName") or inputs.get("vaultName") or inputs.get("name")
+            parent = next((inputs[k] for k in _PARENT_NAMES if inputs.get(k)), None)
             names = [parent, *(["default"] * (len(kinds) - 2)), _CHILD_NAMES.get(typ, name)]
         path = "/".join(f"{kind}/{n}" for kind, n in zip(kinds, names, strict=True))
         return f"{sub}/resourceGroups/{inputs.get('resourceGroupName')}/providers/{provider}/{path}"
@@ -172,7 +211,9 @@ class AzureMocks(pulumi.runtime.Mocks):
         own = _OWN_NAME.get(args.typ)
         name = str(inputs.get(own) if own and inputs.get(own) else inputs.get("name") or args.name)
         state["name"] = name
-        if args.typ == "azure-native:web:WebApp":
+        if args.typ == STACK_REFERENCE:
+            state.update(outputs=dict(self.last_outputs), secretOutputNames=[])
+        elif args.typ == "azure-native:web:WebApp":
             state["defaultHostName"] = f"{name}.azurewebsites.net"
             state["identity"] = {
                 **(inputs.get("identity") or {}),
@@ -193,8 +234,8 @@ class AzureMocks(pulumi.runtime.Mocks):
         elif args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = self._fake_secret("random", args.name)[: int(inputs.get("length", 32))]
         resource_id = self._arm_id(args.typ, name, inputs)
-        if args.typ.startswith("pulumi-python:dynamic"):
-            resource_id = f"{self.stack}/{args.name}"
+        if args.typ.startswith("pulumi-python:dynamic") or args.typ == STACK_REFERENCE:
+            resource_id = args.resource_id or f"{self.stack}/{args.name}"
         depends_on = getattr(self.pending, "dependencies", frozenset())
         self.resources.append(
             MockedResource(args.typ, args.name, inputs, state, resource_id, secret_inputs, depends_on=depends_on)

@@ -21,6 +21,11 @@ ABBREVIATIONS = {
     "app_insights": "appi",
     "log_workspace": "log",
     "key_vault": "kv",
+    "virtual_network": "vnet",
+    "subnet": "snet",
+    "private_endpoint": "pep",
+    "nat_gateway": "ng",
+    "public_ip": "pip",
 }
 
 _PROJECT_TOKEN_LENGTH = 8  # "aemimgix": enough to recognise the project inside a 24-character name
@@ -45,9 +50,11 @@ class Namer:
     def _token(self) -> str:
         return re.sub(r"[^a-z0-9]", "", self.project.lower())[:_PROJECT_TOKEN_LENGTH]
 
-    def name(self, kind: str) -> str:
-        """`<abbr>-<project>-<env>-<suffix>` for resources whose names allow hyphens and 60+ characters."""
-        return f"{ABBREVIATIONS[kind]}-{self._token}-{self.environment}-{self.suffix}"
+    def name(self, kind: str, role: str = "") -> str:
+        """`<abbr>-[<role>-]<project>-<env>-<suffix>` for resources whose names allow hyphens and 60+ characters
+        (`role` tells apart several of one kind, e.g. the blob and queue private endpoints)."""
+        head = f"{ABBREVIATIONS[kind]}-{role}" if role else ABBREVIATIONS[kind]
+        return f"{head}-{self._token}-{self.environment}-{self.suffix}"
 
     def storage_account(self, role: str) -> str:
         """3-24 lower-case letters and digits: `st` + role + project + env, cut to fit, + suffix."""

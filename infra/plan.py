@@ -31,7 +31,8 @@ def _storage(i: dict[str, Any]) -> str:
         f"httpsOnly={i.get('enableHttpsTrafficOnly')} publicBlob={i.get('allowBlobPublicAccess')} "
         f"sharedKey={i.get('allowSharedKeyAccess')} crossTenant={i.get('allowCrossTenantReplication')} "
         f"infraEncryption={enc.get('requireInfrastructureEncryption')} "
-        f"sasPolicy={sas.get('sasExpirationPeriod', '-')}/{sas.get('expirationAction', '-')}"
+        f"sasPolicy={sas.get('sasExpirationPeriod', '-')}/{sas.get('expirationAction', '-')} "
+        f"public={i.get('publicNetworkAccess')}/{(i.get('networkRuleSet') or {}).get('defaultAction')}"
     )
 
 
@@ -42,7 +43,7 @@ def _web_app(i: dict[str, Any]) -> str:
     runtime = fac.get("runtime") or {}
     return (
         f"kind={i.get('kind')} httpsOnly={i.get('httpsOnly')} tls={site.get('minTlsVersion')} "
-        f"ftps={site.get('ftpsState')} identity={(i.get('identity') or {}).get('type')} "
+        f"vnet={_last(i.get('virtualNetworkSubnetId')) or '-'} identity={(i.get('identity') or {}).get('type')} "
         f"runtime={runtime.get('name')}{runtime.get('version')} maxInstances={scale.get('maximumInstanceCount')} "
         f"memoryMb={scale.get('instanceMemoryMB')}"
     )
@@ -53,7 +54,27 @@ def _vault(i: dict[str, Any]) -> str:
     return (
         f"rbac={p.get('enableRbacAuthorization')} softDelete={p.get('enableSoftDelete')}/"
         f"{p.get('softDeleteRetentionInDays')}d purgeProtection={p.get('enablePurgeProtection', False)} "
-        f"public={p.get('publicNetworkAccess')}"
+        f"public={p.get('publicNetworkAccess')}/{(p.get('networkAcls') or {}).get('defaultAction')}"
+    )
+
+
+def _last(arm_id: object) -> str:
+    """The last segment of an ARM id (a resource's name), or empty."""
+    return str(arm_id).rsplit("/", 1)[-1] if arm_id else ""
+
+
+def _subnet(i: dict[str, Any]) -> str:
+    delegations = [d.get("serviceName") for d in i.get("delegations") or []]
+    return (
+        f"prefix={i.get('addressPrefix')} delegation={','.join(delegations) or '-'} "
+        f"nat={_last((i.get('natGateway') or {}).get('id')) or '-'}"
+    )
+
+
+def _private_endpoint(i: dict[str, Any]) -> str:
+    connections = i.get("privateLinkServiceConnections") or []
+    return " ".join(
+        f"{','.join(c.get('groupIds') or [])} of {_last(c.get('privateLinkServiceId'))}" for c in connections
     )
 
 
@@ -107,6 +128,23 @@ _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
         f"policy={i.get('policy_id')} permission={i.get('permission')} expiry={i.get('expiry')}"
     ),
     "pulumi-python:dynamic/deploy:WorkerCodeDeployment": lambda i: f"sha256={str(i.get('content_hash'))[:12]}",
+    "azure-native:network:VirtualNetwork": lambda i: (
+        f"addressSpace={(i.get('addressSpace') or {}).get('addressPrefixes')}"
+    ),
+    "azure-native:network:Subnet": _subnet,
+    "azure-native:network:PrivateEndpoint": _private_endpoint,
+    "azure-native:network:PrivateDnsZoneGroup": lambda i: (
+        "zones=" + ",".join(_last(c.get("privateDnsZoneId")) for c in i.get("privateDnsZoneConfigs") or [])
+    ),
+    "azure-native:privatedns:VirtualNetworkLink": lambda i: (
+        f"vnet={_last((i.get('virtualNetwork') or {}).get('id'))} resolution={i.get('resolutionPolicy', 'Default')} "
+        f"autoRegistration={i.get('registrationEnabled')}"
+    ),
+    "azure-native:network:PublicIPAddress": lambda i: (
+        f"sku={(i.get('sku') or {}).get('name')} allocation={i.get('publicIPAllocationMethod')}"
+    ),
+    "azure-native:network:NatGateway": lambda i: f"sku={(i.get('sku') or {}).get('name')}",
+    "pulumi:pulumi:StackReference": lambda i: "this stack's last outputs (network isolation stage)",
 }
 
 

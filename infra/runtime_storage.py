@@ -3,7 +3,8 @@ relay's replay markers (one zero-byte blob per accepted signature, shared by eve
 deletes them after REPLAY_RETENTION_DAYS, long after the worker's 300 s signature window).
 
 Shared-key access is off: the host, the queue trigger and the platform's deployment all use the app's managed
-identity (`AzureWebJobsStorage__accountName` + role assignments).
+identity (`AzureWebJobsStorage__accountName` + role assignments). With network isolation (stage `private`) public
+network access is off too: the app reaches blob and queue through private endpoints (infra/network.py).
 """
 
 from __future__ import annotations
@@ -51,9 +52,21 @@ def build_runtime_storage(
     rg: resources.ResourceGroup,
     tags: dict[str, str],
     parent: pulumi.Resource,
+    *,
+    public: pulumi.Input[bool],
 ) -> RuntimeStorage:
-    """Declare the runtime account, its queues and its deployment container."""
+    """Declare the runtime account (public network access only where `public`), its queues and its deployment
+    container."""
     args = storage_account_args(config, rg, tags, name=namer.storage_account("fn"), shared_key=False)
+    public_access = pulumi.Output.from_input(public)
+    args["public_network_access"] = public_access.apply(
+        lambda p: storage.PublicNetworkAccess.ENABLED if p else storage.PublicNetworkAccess.DISABLED
+    )
+    # Deny with the trusted-services bypass: Azure services the platform runs on our behalf keep working.
+    args["network_rule_set"] = storage.NetworkRuleSetArgs(
+        default_action=public_access.apply(lambda p: storage.DefaultAction.ALLOW if p else storage.DefaultAction.DENY),
+        bypass=storage.Bypass.AZURE_SERVICES,
+    )
     account = storage.StorageAccount("runtime", **args, opts=pulumi.ResourceOptions(parent=parent))
     child = pulumi.ResourceOptions(parent=account)
     storage.BlobServiceProperties(

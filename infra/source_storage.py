@@ -66,7 +66,8 @@ def storage_account_args(
                 file=storage.EncryptionServiceArgs(enabled=True, key_type=storage.KeyType.ACCOUNT),
             ),
         ),
-        # Reached from the internet by imgix's fetchers (changing IPs) and by the Flex worker (no VNet here).
+        # Public: the imgix source account is reached from the internet by imgix's fetchers (changing IPs) in every
+        # stack. The runtime account replaces these two where network isolation turns it private.
         "public_network_access": storage.PublicNetworkAccess.ENABLED,
         "network_rule_set": storage.NetworkRuleSetArgs(
             default_action=storage.DefaultAction.ALLOW, bypass="AzureServices"

@@ -41,8 +41,12 @@ def build_vault(
     tenant_id: pulumi.Input[str],
     imgix_secure_token: pulumi.Input[str],
     parent: pulumi.Resource,
+    *,
+    public: pulumi.Input[bool],
 ) -> Vault:
-    """Declare the vault (RBAC, soft delete, purge protection where configured) and its two secrets."""
+    """Declare the vault (RBAC, soft delete, purge protection where configured, public network access only where
+    `public`) and its two secrets."""
+    public_access = pulumi.Output.from_input(public)
     purge = config.key_vault_purge_protection
     vault = keyvault.Vault(
         "vault",
@@ -57,10 +61,14 @@ def build_vault(
             soft_delete_retention_in_days=90 if purge else 7,
             # ARM refuses `false` once set and purge protection is irreversible: send it only where wanted (prod).
             enable_purge_protection=True if purge else None,
-            # Key Vault references of an app without VNet integration are resolved over the public endpoint.
-            public_network_access="Enabled",
+            # Key Vault references of an app without VNet integration are resolved over the public endpoint; with
+            # network isolation (stage `private`) they go through the vault's private endpoint instead.
+            public_network_access=public_access.apply(lambda p: "Enabled" if p else "Disabled"),
             network_acls=keyvault.NetworkRuleSetArgs(
-                default_action=keyvault.NetworkRuleAction.ALLOW, bypass=keyvault.NetworkRuleBypassOptions.AZURE_SERVICES
+                default_action=public_access.apply(
+                    lambda p: keyvault.NetworkRuleAction.ALLOW if p else keyvault.NetworkRuleAction.DENY
+                ),
+                bypass=keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
             ),
         ),
         tags=tags,

@@ -2,7 +2,10 @@
 
 `site_config` is passed as a plain dict on purpose: the SDK's `SiteConfigArgs` injects defaults
 (`netFrameworkVersion: v4.6`, ...) that Flex Consumption rejects in some regions (pulumi-azure-native#4168);
-a dict sends only what is written here. The runtime goes in `function_app_config`, never `linuxFxVersion`.
+a dict sends only what is written here. The runtime goes in `function_app_config`, never `linuxFxVersion`. It holds
+nothing Learn lists as unsupported on Flex: no `ftpsState` (Flex has no FTPS; FTP publishing is off through the
+basic-auth policy below), no `vnetRouteAllEnabled` and no `WEBSITE_*` networking settings (on Flex all outbound
+traffic goes through the VNet once it is integrated).
 
 The app settings are a resource of their own (`Microsoft.Web/sites/config/appsettings`), created after the app's
 role assignments: the identity only exists once the app does, and a Key Vault reference the platform cannot resolve
@@ -31,9 +34,12 @@ def build_worker_app(
     *,
     deployment_container_url: pulumi.Input[str],
     parent: pulumi.Resource,
+    subnet_id: pulumi.Input[str] | None = None,
+    after: list[pulumi.Resource] | None = None,
 ) -> web.WebApp:
     """Declare the FC1 plan, the function app (no app settings: see `build_app_settings`), and switch off
-    basic-auth publishing."""
+    basic-auth publishing. With `subnet_id` the app is VNet-integrated, created or updated only once every
+    resource in `after` (the private endpoints and their DNS) exists."""
     opts = pulumi.ResourceOptions(parent=parent)
     plan = web.AppServicePlan(
         "plan",
@@ -49,7 +55,6 @@ def build_worker_app(
     site_config: web.SiteConfigArgsDict = {
         "min_tls_version": web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
         "scm_min_tls_version": web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
-        "ftps_state": web.FtpsState.DISABLED,
         "http20_enabled": True,
         "remote_debugging_enabled": False,
     }
@@ -65,6 +70,8 @@ def build_worker_app(
         # Public: the App Builder relay calls it from I/O Runtime's changing addresses.
         public_network_access="Enabled",
         identity=web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
+        # Top level, not in site_config; all outbound traffic then leaves through the VNet (Flex routes it itself).
+        virtual_network_subnet_id=subnet_id,
         site_config=site_config,
         function_app_config=web.FunctionAppConfigArgs(
             deployment=web.FunctionsDeploymentArgs(
@@ -83,7 +90,7 @@ def build_worker_app(
             ),
         ),
         tags=tags,
-        opts=opts,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=after or []),
     )
     # No FTP or SCM basic auth: code is published with an Entra token (infra/code_deployment.py).
     child = pulumi.ResourceOptions(parent=app)

@@ -35,6 +35,14 @@ from infra.worker_limits import SHUTDOWN_RESERVE_SECONDS, host_limits
         ({"imgixOverlayHosts": ["assets.example.com/x"]}, "imgixOverlayHosts"),
         ({"imgixOverlayHosts": [1]}, "imgixOverlayHosts"),
         ({"imgixAllowBillable": "maybe"}, "imgixAllowBillable"),
+        ({"networkIsolation": "maybe"}, "networkIsolation"),
+        ({"networkIsolation": True, "networkIsolationStage": "later"}, "networkIsolationStage"),
+        ({"natGateway": True}, "natGateway"),  # dev has no VNet for it
+        ({"vnetAddressSpace": "10.60.0.0/27"}, "vnetAddressSpace"),  # halves of /28: below Flex's /27
+        ({"vnetAddressSpace": "10.60.0.1/24"}, "vnetAddressSpace"),  # host bits set
+        ({"vnetAddressSpace": "8.8.8.0/24"}, "vnetAddressSpace"),  # not a private range
+        ({"vnetAddressSpace": "fd00::/64"}, "vnetAddressSpace"),
+        ({"vnetAddressSpace": "a network"}, "vnetAddressSpace"),
     ],
 )
 def test_bad_config_is_refused_naming_the_key(overrides: dict[str, object], key: str) -> None:

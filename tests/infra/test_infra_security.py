@@ -109,7 +109,7 @@ def test_function_app_is_flex_consumption_python_and_locked_down(run: StackRun) 
     assert i["identity"]["type"] == "SystemAssigned", f"{where} needs a system-assigned identity"
     site = i["siteConfig"]
     assert site["minTlsVersion"] == "1.2" and site["scmMinTlsVersion"] == "1.2", f"{where}: TLS 1.2"
-    assert site["ftpsState"] == "Disabled", f"{where}: FTPS must be off"
+    # No ftpsState: Flex has no FTPS (test_infra_network); FTP publishing is off through the basic-auth policy below.
     assert site["remoteDebuggingEnabled"] is False, where
     for invalid_on_flex in ("netFrameworkVersion", "linuxFxVersion", "use32BitWorkerProcess", "alwaysOn"):
         assert invalid_on_flex not in site, f"{where}: {invalid_on_flex} is rejected on Flex Consumption"

@@ -193,3 +193,29 @@ def test_callers_grant_what_their_reusable_workflows_request() -> None:
             for called_job in _workflow(Path(called).name)["jobs"].values():
                 for scope, level in (called_job.get("permissions") or {}).items():
                     assert granted.get(scope) in (level, "write"), f"{name.name}: {job_name} must grant {scope}"
+
+
+def test_public_access_of_the_runtime_account_and_vault_is_accepted_only_without_network_isolation() -> None:
+    suppressions = load_suppressions()
+    resources = {
+        "runtime": "Microsoft.Storage/storageAccounts.stfnaemimgix{env}",
+        "vault": "Microsoft.KeyVault/vaults.kv-aemimgix-{env}-abc123",
+        "source": "Microsoft.Storage/storageAccounts.stsrcaemimgix{env}",
+    }
+    checks = {"runtime": ("CKV_AZURE_59", "CKV_AZURE_35"), "vault": ("CKV_AZURE_109", "CKV_AZURE_189")}
+    checks["source"] = checks["runtime"]
+    for stack in ("dev", "stage", "prod"):
+        for what, pattern in resources.items():
+            for check in checks[what]:
+                finding = Finding(stack, check, pattern.format(env=stack), "public network access")
+                open_findings, _, _ = triage([finding], suppressions)
+                # prod has networkIsolation: its runtime account and vault must pass; imgix's source stays public.
+                expected_open = stack == "prod" and what != "source"
+                assert bool(open_findings) is expected_open, f"{stack} {check} on {what}"
+
+
+def test_a_suppression_naming_an_unknown_stack_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "suppressions.yaml"
+    path.write_text("- id: CKV_X\n  stacks: [production]\n  reason: a reason long enough to count\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="production"):
+        load_suppressions(path)
