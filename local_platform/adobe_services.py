@@ -193,6 +193,8 @@ class _AdobeServer(LocalHttpsServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _AdobeServer
     server_version = "local-adobe-services"
+    # Keep-alive, as the real ingress: the worker's client reuses one TLS connection for a job's events.
+    protocol_version = "HTTP/1.1"
     timeout = MAX_POLL_SECONDS + 30  # socket timeout: a stalled client cannot hold a thread forever
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -234,6 +236,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
             services.journal.reject(RejectedCall(413, "body too large"))
+            self.close_connection = True  # the unread body would be taken for the next request
             self._send_json(413, {"message": "body too large"})
             return
         body = self.rfile.read(length)
