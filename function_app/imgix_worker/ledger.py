@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .transport import sdk_timeouts, translate_errors
+from .blob_calls import BlobCalls
+from .transport import translate_errors
 
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
@@ -20,9 +21,11 @@ __all__ = ["EventLedger"]
 class EventLedger:
     """Reads and writes the per-job report markers."""
 
-    def __init__(self, container: ContainerClient, *, prefix: str) -> None:
-        self._container = container
+    def __init__(self, container: ContainerClient, calls: BlobCalls, *, prefix: str, timeout: float) -> None:
+        self._container = container  # listing, on a redelivery only
+        self._calls = calls  # a marker per event: a plain PUT
         self._prefix = prefix
+        self._timeout = timeout
 
     def _folder(self, job_id: str) -> str:
         return f"{self._prefix}/{job_id}/reported/"
@@ -36,6 +39,5 @@ class EventLedger:
 
     def record(self, job_id: str, index: int, *, timeout: float | None = None) -> None:
         """Mark rendition `index` of `job_id` as reported, within `timeout` seconds (the client's when None)."""
-        limits = {} if timeout is None else sdk_timeouts(timeout)
-        with translate_errors("writing a report marker"):
-            self._container.upload_blob(f"{self._folder(job_id)}{index}", b"", overwrite=True, **limits)
+        seconds = self._timeout if timeout is None else timeout
+        self._calls.put_empty(f"{self._folder(job_id)}{index}", timeout=seconds, what="writing a report marker")

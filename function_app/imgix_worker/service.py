@@ -14,6 +14,7 @@ import zlib
 from dataclasses import dataclass
 
 from .auth import ImsAuthenticator
+from .blob_calls import BlobCalls
 from .events import EventSender
 from .imgix_urls import ImgixUrls
 from .intake import Intake
@@ -53,8 +54,10 @@ class Worker:
             max_connections=settings.host_limits.http_connections(settings.render_concurrency),
         )
         container = _source_container(settings)
+        calls = BlobCalls(container, http)  # the same account and principal, the hot path's calls
         stager = Stager(
             container,
+            calls,
             http,
             prefix=settings.staging_prefix,
             allowed_types=settings.allowed_source_types,
@@ -62,7 +65,7 @@ class Worker:
         )
         processor = Processor(
             stager=stager,
-            ledger=EventLedger(container, prefix=settings.staging_prefix),
+            ledger=EventLedger(container, calls, prefix=settings.staging_prefix, timeout=settings.http_timeout_seconds),
             urls=ImgixUrls(
                 settings.imgix_domain, secure_token=settings.imgix_secure_token, base_url=settings.imgix_base_url
             ),

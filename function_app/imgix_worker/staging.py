@@ -24,6 +24,7 @@ from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 import httpx
 
+from .blob_calls import BlobCalls
 from .errors import GenericError, SourceCorrupt, SourceUnsupported, TransientError
 from .jobs import Job
 from .logs import log
@@ -35,7 +36,6 @@ from .transport import (
     Deadline,
     call_timeout,
     retry,
-    sdk_timeouts,
     status_error,
     storage_limits,
     translate_errors,
@@ -65,6 +65,7 @@ class Stager:
     def __init__(
         self,
         container: ContainerClient,
+        calls: BlobCalls,
         http: httpx.Client,
         *,
         prefix: str,
@@ -73,7 +74,8 @@ class Stager:
         copy_poll_seconds: float = 1.0,
         sync_copy_max_bytes: int = SYNC_COPY_MAX_BYTES,
     ) -> None:
-        self._container = container
+        self._container = container  # the SDK's client, for what a job needs rarely (see blob_calls.py)
+        self._calls = calls
         self._http = http
         self._prefix = prefix
         self._allowed_types = allowed_types
@@ -97,9 +99,9 @@ class Stager:
         :raises GenericError: the source could not be read.
         """
         name = self.blob_name(job)
-        blob = self._container.get_blob_client(name)
         url = job.source_url.reveal()
         if url.startswith("data:"):
+            blob = self._container.get_blob_client(name)
             data = _decode_data_url(url)
             size = len(data)
             self._check_size(size)
@@ -111,6 +113,7 @@ class Stager:
         elif job.source_headers:
             # A server-side copy cannot send the caller's headers: the worker streams the source itself.
             headers = reveal(job.source_headers)
+            blob = self._container.get_blob_client(name)
             size = retry(
                 lambda: self._source_size(url, deadline, headers), deadline=deadline, what="reading the source"
             )
@@ -131,28 +134,35 @@ class Stager:
         else:
             size = retry(lambda: self._source_size(url, deadline), deadline=deadline, what="reading the source")
             self._check_size(size)
-            retry(lambda: self._copy(blob, url, size, deadline), deadline=deadline, what="copying the source")
-        head, stored_type, size = retry(
-            lambda: _read_head(blob, storage_limits(deadline, self._http_timeout)),
+            retry(lambda: self._copy(name, url, size, deadline), deadline=deadline, what="copying the source")
+        what = "reading the staged source"
+        first = retry(
+            lambda: self._calls.read_range(name, 0, HEAD_BYTES, timeout=self._call_timeout(deadline), what=what),
             deadline=deadline,
-            what="reading the staged source",
+            what=what,
         )
+        head, stored_type, size = first.data, first.content_type, first.size
         self._check_size(size)  # what was copied, not what the source's HEAD promised
         kind = check_source(
             head,
             size,
             allowed_types=self._allowed_types,
             declared=declared_type(job.source_mimetype, name=job.source_name, url=url),
-            read_at=lambda offset, length: retry(
-                lambda: _read_range(blob, offset, length, storage_limits(deadline, self._http_timeout)),
-                deadline=deadline,
-                what="reading the staged source",
+            read_at=lambda offset, length: (
+                retry(
+                    lambda: self._calls.read_range(
+                        name, offset, length, timeout=self._call_timeout(deadline), what=what
+                    ),
+                    deadline=deadline,
+                    what=what,
+                ).data
             ),
         ).mimetype
         if stored_type != kind:
             # imgix serves Azure sources with the blob's content type: make it match the bytes.
             from azure.storage.blob import ContentSettings
 
+            blob = self._container.get_blob_client(name)
             retry(
                 lambda: blob.set_http_headers(
                     content_settings=ContentSettings(content_type=kind), **storage_limits(deadline, self._http_timeout)
@@ -165,14 +175,11 @@ class Stager:
     def remove(self, job: Job, *, timeout: float | None = None) -> None:
         """Delete the job's staged source within `timeout` seconds (the client's when None); a missing blob is fine
         (the lifecycle rule is the backstop)."""
-        from azure.core.exceptions import ResourceNotFoundError
+        seconds = self._http_timeout if timeout is None else timeout
+        self._calls.delete(self.blob_name(job), timeout=seconds, what="deleting the staged source")
 
-        limits = {} if timeout is None else sdk_timeouts(timeout)
-        with translate_errors("deleting the staged source"):
-            try:
-                self._container.delete_blob(self.blob_name(job), delete_snapshots="include", **limits)
-            except ResourceNotFoundError:
-                pass
+    def _call_timeout(self, deadline: Deadline) -> float:
+        return call_timeout(deadline, self._http_timeout)
 
     def _check_size(self, size: int) -> None:
         if size <= 0:
@@ -193,7 +200,7 @@ class Stager:
         except (KeyError, ValueError):
             raise GenericError("the source did not say its size") from None
 
-    def _copy(self, blob: object, url: str, size: int, deadline: Deadline) -> None:
+    def _copy(self, name: str, url: str, size: int, deadline: Deadline) -> None:
         """Start the copy, then wait for it; the caller's `retry` runs this again when the start fails transiently.
 
         :raises TransientError: the copy ended as failed or aborted (worth starting again).
@@ -201,14 +208,12 @@ class Stager:
         """
         from azure.core.exceptions import HttpResponseError
 
-        limits = storage_limits(deadline, self._http_timeout)
+        if size <= self._sync_copy_max_bytes:
+            self._calls.copy_from_url(name, url, timeout=self._call_timeout(deadline))
+            return
+        blob = self._container.get_blob_client(name)
         try:
-            if size <= self._sync_copy_max_bytes:
-                # `timeout` is the service's: Azure stops the copy itself when the call is given up.
-                server_timeout = max(1, int(limits["read_timeout"]))
-                blob.start_copy_from_url(url, requires_sync=True, timeout=server_timeout, **limits)  # type: ignore[attr-defined]
-                return
-            started = blob.start_copy_from_url(url, **limits)  # type: ignore[attr-defined]
+            started = blob.start_copy_from_url(url, **storage_limits(deadline, self._http_timeout))  # type: ignore[attr-defined]
         except HttpResponseError as exc:
             if exc.status_code in (400, 403, 404, 409, 412):
                 raise GenericError(f"the source could not be copied: HTTP {exc.status_code}") from exc
@@ -242,17 +247,6 @@ class Stager:
             time.sleep(self._copy_poll_seconds)  # Azure copies on its side; we poll its status
 
 
-def _read_head(blob: object, limits: dict[str, float]) -> tuple[bytes, str | None, int]:
-    """The first bytes of the staged blob, its content type and its whole size (all from the same response)."""
-    with translate_errors("reading the staged source"):
-        download = blob.download_blob(offset=0, length=HEAD_BYTES, **limits)  # type: ignore[attr-defined]
-        head = download.readall()
-        properties = download.properties
-    # A ranged read says the whole size in Content-Range ("bytes 0-4095/123456"); `size` is the range's.
-    _, _, total = (properties.content_range or "").rpartition("/")
-    return head, properties.content_settings.content_type, int(total) if total.isdigit() else len(head)
-
-
 def _abort_copy(blob: object, copy_id: str | None) -> None:
     """Stop a pending copy so that nothing keeps writing the staged blob (which the processor then deletes)."""
     from azure.core.exceptions import AzureError
@@ -263,12 +257,6 @@ def _abort_copy(blob: object, copy_id: str | None) -> None:
         blob.abort_copy(copy_id)  # type: ignore[attr-defined]
     except AzureError as exc:  # e.g. 409 NoPendingCopyOperation: it finished meanwhile; the blob is deleted anyway
         log("copy not aborted", level=logging.WARNING, error=type(exc).__name__)
-
-
-def _read_range(blob: object, offset: int, length: int, limits: dict[str, float]) -> bytes:
-    """`length` bytes of the staged blob from `offset` (a header that lies past the head)."""
-    with translate_errors("reading the staged source"):
-        return blob.download_blob(offset=offset, length=length, **limits).readall()  # type: ignore[attr-defined,no-any-return]
 
 
 def _extension(job: Job) -> str:

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 from PIL import Image
 
+from imgix_worker.blob_calls import BlobCalls
 from imgix_worker.jobs import decode_message
 from imgix_worker.staging import Stager
 from imgix_worker.transport import Deadline
@@ -230,6 +231,7 @@ def test_large_sources_are_copied_asynchronously_and_polled(
     real: Stager = runner.worker.processor._stager
     stager = Stager(
         imgix_container,  # type: ignore[arg-type]
+        BlobCalls(imgix_container, real._http),  # type: ignore[arg-type]
         real._http,
         prefix="tests",
         allowed_types=("image/jpeg",),

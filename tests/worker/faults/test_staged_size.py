@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from imgix_worker.blob_calls import BlobCalls
 from imgix_worker.errors import GenericError, SourceUnsupported
 from imgix_worker.jobs import Job, decode_message
 from imgix_worker.service import Worker
@@ -115,9 +116,11 @@ def async_stager(runner: JobRunner, azurite: Azurite, proxy: ScriptedProxy) -> S
         connection_verify=str(azurite.tls.ca_cert),
         retry_total=0,
     )
+    http = runner.worker.processor._stager._http
     return Stager(
         container,
-        runner.worker.processor._stager._http,
+        BlobCalls(container, http),
+        http,
         prefix=STAGING_PREFIX,
         allowed_types=("image/jpeg",),
         max_source_bytes=int(LIMIT),
