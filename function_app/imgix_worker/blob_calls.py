@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import httpx
 
-from .errors import GenericError
+from .errors import GenericError, TransientError
 from .redaction import Secret
 from .transport import status_error, translate_errors
 
@@ -127,17 +127,22 @@ class BlobCalls:
         code = response.headers.get("x-ms-error-code", "")
         return GenericError(f"{what} failed with HTTP {status} {code}".rstrip())
 
-    def copy_from_url(self, name: str, source_url: str, *, timeout: float) -> None:
-        """Copy Blob From URL (synchronous, sources up to 256 MiB) into `name`.
+    def copy_from_url(self, name: str, source_url: str, *, timeout: float, if_match: str | None = None) -> None:
+        """Copy Blob From URL (synchronous, sources up to 256 MiB) into `name`; with `if_match`, only the source's
+        version with that ETag.
 
+        :raises TransientError: storage was busy or failing, or the source is no longer the `if_match` version.
         :raises GenericError: the source could not be copied (400, 403, 404, 409, 412: not worth retrying).
-        :raises TransientError: storage was busy or failing.
         """
         # `timeout` is also the service's: Azure stops the copy itself when the call is given up.
         headers = {"x-ms-copy-source": source_url, "x-ms-requires-sync": "true", "Content-Length": "0"}
+        if if_match is not None:
+            headers["x-ms-source-if-match"] = if_match
         what = "copying the source"
         query = f"timeout={max(1, int(timeout))}"
         response = self._call("PUT", name, what, timeout=timeout, headers=headers, query=query)
+        if response.status_code == 412 and if_match is not None:
+            raise TransientError("the source changed while it was being staged", status=412)
         if response.status_code in (400, 403, 404, 409, 412):
             raise GenericError(f"the source could not be copied: HTTP {response.status_code}")
         if not 200 <= response.status_code < 300:

@@ -4,10 +4,13 @@ The source never passes through the worker: Azure copies it (Copy Blob From URL,
 asynchronous Copy Blob above, polled to completion). Only `data:` sources, which have no URL to copy from, and
 sources with `source.headers`, which a server-side copy cannot send, are written by the worker (the latter streamed
 block by block, `streamed_copy.py`). The staged name is deterministic under the job id, so a retried message
-overwrites. After the copy, the first bytes are read back and judged (`source_checks.py`): type, header, pixels; and
-the staged blob's own size is checked against `MAX_SOURCE_BYTES` again: the source's HEAD is only a first estimate
-(a source can grow between HEAD and copy). A failed status poll is retried as a poll (never by starting another
-copy); an asynchronous copy that cannot be confirmed finished by the deadline is aborted.
+overwrites. The source's first bytes are judged (`source_checks.py`): type, header, pixels. The usual case (a
+source up to 256 MiB with an ETag) is judged from one ranged GET of the source, before anything is copied, and then
+copied only in that version (If-Match), so a bad source costs no copy and nothing is read back. Otherwise the first
+bytes are read back from the staged blob after the copy, and its own size is checked against `MAX_SOURCE_BYTES`
+again: the source's first answer is only an estimate then (a source can grow before the copy). A failed status poll
+is retried as a poll (never by starting another copy); an asynchronous copy that cannot be confirmed finished by the
+deadline is aborted.
 """
 
 from __future__ import annotations
@@ -24,12 +27,12 @@ from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 import httpx
 
-from .blob_calls import BlobCalls
+from .blob_calls import BlobCalls, RangeRead
 from .errors import GenericError, SourceCorrupt, SourceUnsupported, TransientError
 from .jobs import Job
 from .logs import log
 from .sniff import HEAD_BYTES, extension_for
-from .source_checks import check_source, declared_type
+from .source_checks import ReadAt, check_source, declared_type
 from .source_headers import reveal
 from .streamed_copy import stream_copy
 from .transport import (
@@ -132,23 +135,32 @@ class Stager:
                 what="copying the source",
             )
         else:
-            size = retry(lambda: self._source_size(url, deadline), deadline=deadline, what="reading the source")
-            self._check_size(size)
-            retry(lambda: self._copy(name, url, size, deadline), deadline=deadline, what="copying the source")
+            probe = retry(lambda: self._probe(url, deadline), deadline=deadline, what="reading the source")
+            self._check_size(probe.size)
+            if probe.etag and probe.size <= self._sync_copy_max_bytes:
+                # Judged before copying, and copied only if unchanged since (If-Match on the ETag read): what is
+                # staged is exactly what was judged, so nothing needs reading back. A retry reads the source again.
+                first_probe = [probe]
+                return retry(
+                    lambda: self._judge_then_copy(
+                        job, name, url, first_probe.pop() if first_probe else self._probe(url, deadline), deadline
+                    ),
+                    deadline=deadline,
+                    what="copying the source",
+                )
+            retry(lambda: self._copy(name, url, probe.size, deadline), deadline=deadline, what="copying the source")
         what = "reading the staged source"
         first = retry(
             lambda: self._calls.read_range(name, 0, HEAD_BYTES, timeout=self._call_timeout(deadline), what=what),
             deadline=deadline,
             what=what,
         )
-        head, stored_type, size = first.data, first.content_type, first.size
-        self._check_size(size)  # what was copied, not what the source's HEAD promised
-        kind = check_source(
-            head,
-            size,
-            allowed_types=self._allowed_types,
-            declared=declared_type(job.source_mimetype, name=job.source_name, url=url),
-            read_at=lambda offset, length: (
+        self._check_size(first.size)  # what was copied, not what the source's first answer promised
+        kind = self._judge(
+            job,
+            url,
+            first,
+            lambda offset, length: (
                 retry(
                     lambda: self._calls.read_range(
                         name, offset, length, timeout=self._call_timeout(deadline), what=what
@@ -157,20 +169,46 @@ class Stager:
                     what=what,
                 ).data
             ),
-        ).mimetype
-        if stored_type != kind:
-            # imgix serves Azure sources with the blob's content type: make it match the bytes.
-            from azure.storage.blob import ContentSettings
+        )
+        self._label(name, first.content_type, kind, deadline)
+        return StagedSource(blob_name=name, mimetype=kind, size=first.size)
 
-            blob = self._container.get_blob_client(name)
-            retry(
-                lambda: blob.set_http_headers(
-                    content_settings=ContentSettings(content_type=kind), **storage_limits(deadline, self._http_timeout)
-                ),
-                deadline=deadline,
-                what="labelling the staged source",
-            )
-        return StagedSource(blob_name=name, mimetype=kind, size=size)
+    def _judge(self, job: Job, url: str, first: RangeRead, read_at: ReadAt) -> str:
+        """The source's type, from its first bytes (`read_at` for headers that lie beyond them)."""
+        return check_source(
+            first.data,
+            first.size,
+            allowed_types=self._allowed_types,
+            declared=declared_type(job.source_mimetype, name=job.source_name, url=url),
+            read_at=read_at,
+        ).mimetype
+
+    def _label(self, name: str, stored_type: str | None, kind: str, deadline: Deadline) -> None:
+        if stored_type == kind:
+            return
+        # imgix serves Azure sources with the blob's content type: make it match the bytes.
+        from azure.storage.blob import ContentSettings
+
+        blob = self._container.get_blob_client(name)
+        retry(
+            lambda: blob.set_http_headers(
+                content_settings=ContentSettings(content_type=kind), **storage_limits(deadline, self._http_timeout)
+            ),
+            deadline=deadline,
+            what="labelling the staged source",
+        )
+
+    def _judge_then_copy(self, job: Job, name: str, url: str, probe: _Probe, deadline: Deadline) -> StagedSource:
+        """Judge the source from `probe`, then copy that very version (Copy Blob From URL with If-Match).
+
+        :raises TransientError: the source changed in between (412): the caller's `retry` reads it again.
+        """
+        self._check_size(probe.size)
+        first = RangeRead(probe.head, probe.content_type, probe.size)
+        kind = self._judge(job, url, first, lambda offset, length: self._source_range(url, offset, length, deadline))
+        self._calls.copy_from_url(name, url, timeout=self._call_timeout(deadline), if_match=probe.etag)
+        self._label(name, probe.content_type, kind, deadline)  # a copy keeps the source's content type
+        return StagedSource(blob_name=name, mimetype=kind, size=probe.size)
 
     def remove(self, job: Job, *, timeout: float | None = None) -> None:
         """Delete the job's staged source within `timeout` seconds (the client's when None); a missing blob is fine
@@ -199,6 +237,41 @@ class Stager:
             return int(response.headers["content-length"])
         except (KeyError, ValueError):
             raise GenericError("the source did not say its size") from None
+
+    def _probe(self, url: str, deadline: Deadline) -> _Probe:
+        """The source's first bytes, content type, whole size and ETag, from one ranged GET (instead of a HEAD)."""
+        headers = {"Range": f"bytes=0-{HEAD_BYTES - 1}"}
+        with (
+            translate_errors("reading the source"),
+            self._http.stream("GET", url, headers=headers, timeout=self._call_timeout(deadline)) as response,
+        ):
+            status = response.status_code
+            if status == 416:  # no byte at 0: an empty source
+                return _Probe(b"", response.headers.get("content-type"), 0, None)
+            transient = status_error(status, "the source", retry_after=response.headers.get("retry-after"))
+            if transient is not None:
+                raise transient
+            if status not in (200, 206):
+                raise GenericError(f"the source could not be read: HTTP {status}")
+            # 200: a server that ignores ranges sends everything; only the first bytes are read.
+            head = _read_at_most(response, HEAD_BYTES)
+            _, _, total = response.headers.get("content-range", "").rpartition("/")
+            size = total if status == 206 else response.headers.get("content-length", "")
+            if not size.isdigit():
+                raise GenericError("the source did not say its size")
+            return _Probe(head, response.headers.get("content-type"), int(size), response.headers.get("etag"))
+
+    def _source_range(self, url: str, offset: int, length: int, deadline: Deadline) -> bytes:
+        """`length` bytes of the source from `offset` (a header that lies past the first bytes)."""
+        headers = {"Range": f"bytes={offset}-{offset + length - 1}"}
+        with translate_errors("reading the source"):
+            response = self._http.get(url, headers=headers, timeout=self._call_timeout(deadline))
+        transient = status_error(response.status_code, "the source", retry_after=response.headers.get("retry-after"))
+        if transient is not None:
+            raise transient
+        if response.status_code != 206:
+            raise GenericError(f"the source could not be read: HTTP {response.status_code}")
+        return response.content
 
     def _copy(self, name: str, url: str, size: int, deadline: Deadline) -> None:
         """Start the copy, then wait for it; the caller's `retry` runs this again when the start fails transiently.
@@ -245,6 +318,23 @@ class Stager:
                 _abort_copy(blob, copy_id)
                 raise GenericError("the copy of the source did not finish before the deadline")
             time.sleep(self._copy_poll_seconds)  # Azure copies on its side; we poll its status
+
+
+@dataclass(frozen=True)
+class _Probe:
+    head: bytes
+    content_type: str | None
+    size: int
+    etag: str | None
+
+
+def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+    data = bytearray()
+    for chunk in response.iter_bytes():
+        data += chunk
+        if len(data) >= limit:
+            break
+    return bytes(data[:limit])
 
 
 def _abort_copy(blob: object, copy_id: str | None) -> None:
