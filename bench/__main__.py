@@ -1,9 +1,10 @@
-"""`python -m bench [compare|throughput|import|report] [--quick] [--skip-throughput]`.
+"""`python -m bench [compare|throughput|profile|import|report] [--quick] [--skip-throughput]`.
 
-Without a command: the comparison on every source, the throughput run (unless `--skip-throughput`) and the cold
-import, then results.json, results.png, README-section.md and the ratio table. A single command re-measures its
-part only and keeps the other records of an earlier results.json. `--quick` is a smoke run: fewer repeats, a
-20-job throughput run. `report` regenerates the outputs from results.json.
+Without a command: the comparison on every source, the throughput run (unless `--skip-throughput`), the CPU
+profile of a warm job and the cold import, then results.json, results.png, README-section.md and the ratio table.
+A single command re-measures its part only and keeps the other records of an earlier results.json. `--quick` is a
+smoke run: fewer repeats, a 20-job throughput run, a 20-job profile. `report` regenerates the outputs from
+results.json.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from bench import WORK_DIR
 from bench.inputs import INPUTS, ensure
 from bench.report import load, ratio_table, write_all
 
-# Repeats per source (the 200 MB runs dominate the time); jobs in the throughput run; cold imports.
-FULL = {"repeats": {"1MB": 5, "20MB": 3, "200MB": 3}, "jobs": 200, "imports": 7}
-QUICK = {"repeats": {"1MB": 2, "20MB": 1, "200MB": 1}, "jobs": 20, "imports": 3}
+# Repeats per source (the 200 MB runs dominate the time); jobs in the throughput run; jobs of each profile run
+# (>= 100 in a full run: a job's CPU is below /proc's tick, so it is a total divided); cold imports.
+FULL = {"repeats": {"1MB": 5, "20MB": 3, "200MB": 3}, "jobs": 200, "profile_jobs": 120, "imports": 7}
+QUICK = {"repeats": {"1MB": 2, "20MB": 1, "200MB": 1}, "jobs": 20, "profile_jobs": 20, "imports": 3}
 
 
 def _say(message: str) -> None:
@@ -52,6 +54,13 @@ def _throughput(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"kind": "throughput", **run_throughput(plan["jobs"], say=_say)}]
 
 
+def _profile(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    from bench.profile import run_profile
+
+    _say(f"profile: where a warm job's CPU goes ({plan['profile_jobs']} jobs, twice) ...")
+    return [{"kind": "profile", **run_profile(plan["profile_jobs"], say=_say)}]
+
+
 def _import(plan: dict[str, Any]) -> list[dict[str, Any]]:
     from bench.importtime import measure_import
 
@@ -61,7 +70,7 @@ def _import(plan: dict[str, Any]) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    commands = ("all", "compare", "throughput", "import", "report")
+    commands = ("all", "compare", "throughput", "profile", "import", "report")
     parser.add_argument("command", nargs="?", choices=commands, default="all")
     parser.add_argument("--quick", action="store_true", help="smoke run: fewer repeats, 20 throughput jobs")
     parser.add_argument("--skip-throughput", action="store_true", help="leave the throughput run out of `all`")
@@ -70,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     WORK_DIR.mkdir(parents=True, exist_ok=True)
 
     started, load_before = time.monotonic(), os.getloadavg()[0]
-    parts = {"compare": _compare, "throughput": _throughput, "import": _import}
+    parts = {"compare": _compare, "throughput": _throughput, "profile": _profile, "import": _import}
     if args.command == "all":
         chosen = [name for name in parts if not (name == "throughput" and args.skip_throughput)]
     elif args.command == "report":

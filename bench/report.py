@@ -1,164 +1,58 @@
 """Results of a run: `results.json`, `results.png`, `README-section.md` and the ratio table on the console.
 
 Every figure in the README section comes from `results.json`, so the section can be regenerated from a saved
-file (`python -m bench report`). Targets are judged on the largest source (the issue's 200 MB case).
+file (`python -m bench report`). The targets met or missed (`bench.targets`) and the cost at scale (`bench.cost`)
+are derived from the measured records and saved beside them, as kinds `targets` and `cost`.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from bench import BENCH_DIR
+from bench.cost import costs_record
+from bench.records import (
+    MB,
+    compare_records,
+    fmt_bytes,
+    fmt_ratio,
+    input_labels,
+    load,
+    of_kind,
+    ratio,
+    save,
+    side_record,
+)
+from bench.targets import (
+    OURS_SIDES,
+    comparison_targets,
+    concurrency_note,
+    run_targets,
+    targets_record,
+    throughput_ratio,
+)
 
-__all__ = ["RESULTS_JSON", "load", "ratio_table", "readme_section", "save", "write_all", "write_chart"]
+__all__ = ["load", "ratio_table", "readme_section", "with_derived", "write_all", "write_chart"]
 
-RESULTS_JSON = BENCH_DIR / "results.json"
 RESULTS_PNG = BENCH_DIR / "results.png"
 README_SECTION = BENCH_DIR / "README-section.md"
-MB = 1_000_000
-OURS_SIDES = ("ours", "ours_sequential")
-SIDE_NAMES = {"ours": "ours", "ours_sequential": "ours, sequential", "baseline": "baseline (tutorial)"}
-FLAT_RSS_MB = 10.0  # "not growing": at most this much more peak RSS for the largest source than for the smallest
-RSS_LIMIT_MB = 150.0
+SIDE_NAMES = {
+    "ours": "ours",
+    "ours_sequential": "ours, sequential",
+    "baseline": "baseline (tutorial)",
+    "ours_profiled": "ours, CPU from the profile",
+}
+DERIVED_KINDS = ("targets", "cost")
 
 
-def load() -> list[dict[str, Any]]:
-    return json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else []
+# --- derived records -----------------------------------------------------------------------------------------
 
 
-def save(records: list[dict[str, Any]]) -> None:
-    RESULTS_JSON.write_text(json.dumps(records, indent=2) + "\n")
-
-
-def _compare(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r for r in records if r.get("kind") == "compare"]
-
-
-def _one(records: list[dict[str, Any]], kind: str) -> dict[str, Any] | None:
-    return next((r for r in records if r.get("kind") == kind), None)
-
-
-def _inputs(records: list[dict[str, Any]]) -> list[str]:
-    labels: list[str] = []
-    for r in sorted(_compare(records), key=lambda r: r["source_bytes"]):
-        if r["input"] not in labels:
-            labels.append(r["input"])
-    return labels
-
-
-def _get(records: list[dict[str, Any]], label: str, side: str) -> dict[str, Any] | None:
-    return next((r for r in _compare(records) if r["input"] == label and r["side"] == side), None)
-
-
-def _ratio(baseline: float, ours: float) -> float | None:
-    return baseline / ours if ours > 0 else None
-
-
-def _x(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}x"
-
-
-def _mb(n: float) -> str:
-    return f"{n / MB:.2f} MB" if n >= 10_000 else f"{n / 1000:.1f} kB"
-
-
-# --- targets -------------------------------------------------------------------------------------------------
-
-
-def _targets(records: list[dict[str, Any]], side: str) -> list[tuple[str, bool, str]]:
-    """(target, met, figure and, for a miss, why) for the largest source."""
-    labels = _inputs(records)
-    large, small = labels[-1], labels[0]
-    ours, base = _get(records, large, side), _get(records, large, "baseline")
-    ours_small = _get(records, small, side)
-    if ours is None or base is None or ours_small is None:
-        return []
-    out = []
-
-    extra = ours["bytes_through_worker"] - ours["rendition_bytes"]
-    met = extra < 0.01 * ours["source_bytes"]
-    out.append(
-        (
-            "Bytes through the worker ≈ rendition bytes only (source: 0)",
-            met,
-            f"{_mb(ours['bytes_through_worker'])} read by the worker for {_mb(ours['rendition_bytes'])} of renditions "
-            f"and a {_mb(ours['source_bytes'])} source (the rest, {_mb(extra)}, is TLS, queue, token and event "
-            f"traffic); baseline: {_mb(base['bytes_through_worker'])}"
-            + ("" if met else " — the source passed through the worker"),
-        )
-    )
-
-    cpu = _ratio(base["worker_cpu_s"], ours["worker_cpu_s"])
-    met = cpu is not None and cpu >= 10
-    why = ""
-    base_small = _get(records, small, "baseline")
-    if not met and base_small is not None:
-        rate = (_get(records, large, "ours") or {}).get("idle_cpu_s_per_s") or 0.0
-        extra_source = ours["source_bytes"] - ours_small["source_bytes"]
-        slope = (base["worker_cpu_s"] - base_small["worker_cpu_s"]) / extra_source  # baseline CPU s per byte
-        crossover = ours_small["source_bytes"] + (10 * ours["worker_cpu_s"] - base_small["worker_cpu_s"]) / slope
-        why = (
-            f" — ours' CPU is a fixed cost per job ({ours_small['worker_cpu_s']:.2f} s for {small}, "
-            f"{ours['worker_cpu_s']:.2f} s for {large}): its HTTPS exchanges (intake, queue, copy request, "
-            f"renditions, target PUTs, events) through the azure SDK and httpx, plus the local host's queue "
-            f"polling (≈ {rate * ours['wall_s_median']:.2f} s; on Azure the Functions host polls, outside the "
-            f"Python process). The baseline's grows with the source, {slope * 100 * MB:.2f} s per 100 MB "
-            f"(streamed TLS copies with AES-NI are cheap per byte), so 10x is reached from about "
-            f"{crossover / MB:.0f} MB"
-        )
-    out.append(
-        (
-            "Worker CPU seconds ≥10x lower than the baseline",
-            met,
-            f"{_x(cpu)} ({base['worker_cpu_s']:.2f} s vs {ours['worker_cpu_s']:.2f} s)" + why,
-        )
-    )
-
-    # The renderer's processing time is everything it does for a request, reading the source included: in
-    # production that is imgix's work (it fetches the origin itself, and caches it), so the time the worker is
-    # responsible for is the wall time outside the renderer's processing.
-    outside = _ratio(base["outside_renderer_s_median"], ours["outside_renderer_s_median"])
-    met = outside is not None and outside >= 3
-    over = _ratio(base["overhead_s_median"], ours["overhead_s_median"])
-    why = (
-        ""
-        if met
-        else " — ours' part includes the queue hop and the server-side copy of the source; the baseline's the "
-        "download and upload of the source"
-    )
-    out.append(
-        (
-            "Wall time minus render time ≥3x lower",
-            met,
-            f"{_x(outside)} ({base['outside_renderer_s_median']:.2f} s vs {ours['outside_renderer_s_median']:.2f} s "
-            f"outside the renderer's processing; wall {base['wall_s_median']:.2f} s vs {ours['wall_s_median']:.2f} s)."
-            f" Counting only `X-Render-Seconds` as render time (so the renderer's own reading of the "
-            f"{_mb(ours['source_bytes'])} source, once per rendition, counts against the worker): {_x(over)} "
-            f"({base['overhead_s_median']:.2f} s vs {ours['overhead_s_median']:.2f} s)" + why,
-        )
-    )
-
-    growth = ours["peak_rss_mb"] - ours_small["peak_rss_mb"]
-    met = ours["peak_rss_mb"] < RSS_LIMIT_MB and growth <= FLAT_RSS_MB
-    why = ""
-    if not met:
-        why = (
-            f" — the idle worker host already holds {ours['idle_rss_mb']:.0f} MB (Python, httpx, the azure "
-            f"SDK and the local host's own imports)"
-            if ours["peak_rss_mb"] >= RSS_LIMIT_MB
-            else f" — it grew {growth:.1f} MB from the {small} source"
-        )
-    out.append(
-        (
-            f"Peak RSS < {RSS_LIMIT_MB:.0f} MB and not growing with the source",
-            met,
-            f"{ours['peak_rss_mb']:.0f} MB for {large}, {ours_small['peak_rss_mb']:.0f} MB for {small} "
-            f"(growth {growth:+.1f} MB; idle {ours['idle_rss_mb']:.0f} MB); baseline {base['peak_rss_mb']:.0f} MB"
-            + why,
-        )
-    )
-    return out
+def with_derived(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The measured records plus fresh `targets` and `cost` records derived from them."""
+    measured = [r for r in records if r.get("kind") not in DERIVED_KINDS]
+    cost = costs_record(measured)
+    return [*measured, targets_record(measured), *([cost] if cost else [])]
 
 
 # --- README section ------------------------------------------------------------------------------------------
@@ -170,35 +64,35 @@ def _compare_table(records: list[dict[str, Any]]) -> list[str]:
         "| Bytes through worker | Peak RSS MB |",
         "|---|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
-    for label in _inputs(records):
-        base = _get(records, label, "baseline")
+    for label in input_labels(records):
+        base = side_record(records, label, "baseline")
         for side in ("baseline", *OURS_SIDES):
-            r = _get(records, label, side)
+            r = side_record(records, label, side)
             if r is None:
                 continue
             lines.append(
                 f"| {label} | {SIDE_NAMES[side]} | {r['wall_s_median']:.2f} | {r['render_s_median']:.2f} "
                 f"| {r['overhead_s_median']:.2f} | {r['outside_renderer_s_median']:.2f} | {r['worker_cpu_s']:.2f} "
-                f"| {_mb(r['bytes_through_worker'])} | {r['peak_rss_mb']:.0f} |"
+                f"| {fmt_bytes(r['bytes_through_worker'])} | {r['peak_rss_mb']:.0f} |"
             )
             if base is not None and side != "baseline":
                 lines.append(
                     f"| | *baseline / {SIDE_NAMES[side]}* "
-                    f"| *{_x(_ratio(base['wall_s_median'], r['wall_s_median']))}* | "
-                    f"| *{_x(_ratio(base['overhead_s_median'], r['overhead_s_median']))}* "
-                    f"| *{_x(_ratio(base['outside_renderer_s_median'], r['outside_renderer_s_median']))}* "
-                    f"| *{_x(_ratio(base['worker_cpu_s'], r['worker_cpu_s']))}* "
-                    f"| *{_x(_ratio(base['bytes_through_worker'], r['bytes_through_worker']))}* "
-                    f"| *{_x(_ratio(base['peak_rss_mb'], r['peak_rss_mb']))}* |"
+                    f"| *{fmt_ratio(ratio(base['wall_s_median'], r['wall_s_median']))}* | "
+                    f"| *{fmt_ratio(ratio(base['overhead_s_median'], r['overhead_s_median']))}* "
+                    f"| *{fmt_ratio(ratio(base['outside_renderer_s_median'], r['outside_renderer_s_median']))}* "
+                    f"| *{fmt_ratio(ratio(base['worker_cpu_s'], r['worker_cpu_s']))}* "
+                    f"| *{fmt_ratio(ratio(base['bytes_through_worker'], r['bytes_through_worker']))}* "
+                    f"| *{fmt_ratio(ratio(base['peak_rss_mb'], r['peak_rss_mb']))}* |"
                 )
     return lines
 
 
 def _staging_note(records: list[dict[str, Any]]) -> list[str]:
     """Submit -> first imgix request on each side, smallest and largest source: the queue hop against the copies."""
-    labels = _inputs(records)
+    labels = input_labels(records)
     ends = (labels[0], labels[-1])
-    rows = {(label, side): _get(records, label, side) for label in ends for side in ("ours", "baseline")}
+    rows = {(label, side): side_record(records, label, side) for label in ends for side in ("ours", "baseline")}
     if any(r is None for r in rows.values()):
         return []
     first = {key: r["to_first_render_s_median"] for key, r in rows.items() if r is not None}
@@ -226,7 +120,7 @@ def _staging_note(records: list[dict[str, Any]]) -> list[str]:
 
 
 def _wall(records: list[dict[str, Any]], label: str, side: str) -> float:
-    return float((_get(records, label, side) or {}).get("wall_s_median") or 0.0)
+    return float((side_record(records, label, side) or {}).get("wall_s_median") or 0.0)
 
 
 def _load(run: dict[str, Any]) -> str:
@@ -248,13 +142,102 @@ def _host_concurrency(t: dict[str, Any]) -> str:
     )
 
 
+def _profile_lines(p: dict[str, Any]) -> list[str]:
+    """Where a warm job's CPU goes: the worker's phases, then those the local host plays for the Functions host."""
+    phases = p["phases"]
+    worker = [(name, v) for name, v in phases.items() if not name.startswith("host:")]
+    host = [(name, v) for name, v in phases.items() if name.startswith("host:")]
+    lines = [
+        "### Where a warm job's CPU goes",
+        "",
+        f"`python -m bench profile`: {p['jobs']} warm jobs one after another ({fmt_bytes(p['source_bytes'])} source, "
+        f"{p['renditions_per_job']} renditions each) took {p['process_cpu_ms_per_job']:.1f} ms of the worker host "
+        "process's CPU per job (`utime+stime` over all of them, divided: one job is below /proc's 10 ms tick). As "
+        f"many jobs again under py-spy ({p['samples']} samples of busy threads) split it by phase: a sample counts "
+        "for the innermost phase it holds (a log line written while staging is logging). The worker's part, what "
+        f"runs in the Python worker in Azure, is **{p['worker_cpu_ms_per_job']:.1f} ms**; the local host plays "
+        f"the Functions host's part (queue receive and delete, the output binding's put, HTTP parsing), "
+        f"{p['host_cpu_ms_per_job']:.1f} ms, reported beside it. Stacks: `bench/profile-stacks.txt` "
+        "(flamegraph input).",
+        "",
+        "| Phase | CPU ms per job | Share |",
+        "|---|--:|--:|",
+    ]
+    for name, v in worker:
+        lines.append(f"| {name} | {v['cpu_ms_per_job']:.1f} | {100 * v['share']:.0f}% |")
+    worker_share = sum(v["share"] for _, v in worker)
+    lines.append(f"| **worker, total** | **{p['worker_cpu_ms_per_job']:.1f}** | **{100 * worker_share:.0f}%** |")
+    for name, v in host:
+        lines.append(f"| *{name}* | *{v['cpu_ms_per_job']:.1f}* | *{100 * v['share']:.0f}%* |")
+    lines.append(f"| *host-played, total* | *{p['host_cpu_ms_per_job']:.1f}* | *{100 * (1 - worker_share):.0f}%* |")
+    return [*lines, ""]
+
+
+def _throughput_lines(t: dict[str, Any]) -> list[str]:
+    alone = t["renderer_alone"]
+    p95 = f" / {alone['request_p95_s']:.2f} s" if "request_p95_s" in alone else ""
+    return [
+        "### Throughput",
+        "",
+        f"{t['jobs']} jobs ({fmt_bytes(t['source_bytes'])} source, {t['renditions_per_job']} renditions each) posted "
+        f"at once by {t['submitters']} threads straight to the intake (no relay)"
+        + (f", all posted within {t['submit_s']:.1f} s" if "submit_s" in t else "")
+        + f"; {_host_concurrency(t)}. The renderer alone then renders the same renditions: "
+        f"{concurrency_note(t)}.",
+        "",
+        "| Figure | Through the worker | Renderer alone |",
+        "|---|--:|--:|",
+        f"| Jobs per second | {t['jobs_per_s']:.2f} | {alone['jobs_per_s_equivalent']:.2f} |",
+        f"| Time for all | {t['seconds']:.1f} s | {alone['seconds']:.1f} s |",
+        f"| Latency p50 / p95 | {t['latency_p50_s']:.2f} s / {t['latency_p95_s']:.2f} s (a job: submit → last event) "
+        f"| {alone['request_p50_s']:.2f} s{p95} (a rendition request) |",
+        f"| Worker CPU per job | {1000 * t['worker_cpu_s_per_job']:.0f} ms | |",
+        f"| Worker peak RSS | {t['peak_rss_mb']:.0f} MB | |",
+        f"| Jobs completed | {t['completed']} / {t['jobs']} | |",
+        f"| Jobs without exactly one `rendition_created` per rendition | {len(t['violations'])} | |",
+        f"| Worker / renderer alone (jobs per second) | **{throughput_ratio(t):.2f}x** | |",
+        f"| Worker overhead per job | {t['worker_overhead_ms_per_job']:.0f} ms | |",
+        "",
+        "The renderer, Azurite, the worker and the benchmark share the machine's cores, so the overhead includes "
+        "the worker's CPU competing with the renderer. Latency is mostly waiting in the queue: every job arrives "
+        f"at once, and the renderer alone needs {alone['seconds']:.1f} s for all of their renditions.",
+        "",
+    ]
+
+
+def _cost_lines(cost: dict[str, Any]) -> list[str]:
+    lines = [
+        "### Cost at scale, on paper (Flex Consumption)",
+        "",
+        f"Per 1000 renditions ({cost['renditions_per_job']} a job), from the comparison's wall and worker CPU per "
+        f"job (medians above), on {cost['instance_memory_mb']} MB instances. Assumptions:",
+        "",
+        *(f"- {a}" for a in cost["assumptions"]),
+        "",
+        "| Source | Side | Wall s / job | CPU s / job | Bound | Instance-s / 1000 renditions "
+        "| GB-s / 1000 renditions |",
+        "|---|---|--:|--:|---|--:|--:|",
+    ]
+    by = {(r["input"], r["side"]): r for r in cost["rows"]}
+    for (label, side), r in by.items():
+        lines.append(
+            f"| {label} | {SIDE_NAMES[side]} | {r['wall_s_per_job']:.2f} | {r['cpu_s_per_job']:.3f} | {r['bound']} "
+            f"| {r['instance_s_per_1000_renditions']:.1f} | {r['gb_s_per_1000_renditions']:.1f} |"
+        )
+        base = by.get((label, "baseline"))
+        if side != "baseline" and base is not None:
+            better = ratio(base["gb_s_per_1000_renditions"], r["gb_s_per_1000_renditions"])
+            lines.append(f"| | *baseline / {SIDE_NAMES[side]}* | | | | | *{fmt_ratio(better)}* |")
+    return [*lines, ""]
+
+
 def readme_section(records: list[dict[str, Any]]) -> str:
-    run = _one(records, "run") or {}
+    run = of_kind(records, "run") or {}
     lines = ["## Performance", ""]
-    compare = _compare(records)
+    compare = compare_records(records)
     if compare:
-        large = _inputs(records)[-1]
-        runs = {label: (_get(records, label, "ours") or {}).get("runs") for label in _inputs(records)}
+        large = input_labels(records)[-1]
+        runs = {label: (side_record(records, label, "ours") or {}).get("runs") for label in input_labels(records)}
         repeats = ", ".join(f"{label}: {count}" for label, count in runs.items())
         lines += [
             f"Measured by `python -m bench` (`make bench`){' in quick mode' if run.get('quick') else ''} on "
@@ -291,7 +274,7 @@ def readme_section(records: list[dict[str, Any]]) -> str:
             "",
         ]
         for side in OURS_SIDES:
-            targets = _targets(records, side)
+            targets = comparison_targets(records, side)
             if not targets:
                 continue
             lines += [f"**{SIDE_NAMES[side]}**", "", "| Target | | Figure |", "|---|---|---|"]
@@ -304,36 +287,21 @@ def readme_section(records: list[dict[str, Any]]) -> str:
             else "Note: some renditions differed between the sides (see `same_renditions_as_baseline`).",
             "",
         ]
-    throughput = _one(records, "throughput")
+    profile = of_kind(records, "profile")
+    if profile:
+        lines += _profile_lines(profile)
+    throughput = of_kind(records, "throughput")
     if throughput:
-        t, alone = throughput, throughput["renderer_alone"]
-        lines += [
-            "### Throughput",
-            "",
-            f"{t['jobs']} jobs ({_mb(t['source_bytes'])} source, {t['renditions_per_job']} renditions each) posted at "
-            f"once by {t['submitters']} threads straight to the intake (no relay); {_host_concurrency(t)}.",
-            "",
-            "| Figure | Value |",
-            "|---|--:|",
-            f"| Jobs completed | {t['completed']} / {t['jobs']} |",
-            f"| Jobs without exactly one `rendition_created` per rendition | {len(t['violations'])} |",
-            f"| Jobs per second | {t['jobs_per_s']:.2f} |",
-            f"| Job latency p50 / p95 (submit → last event) "
-            f"| {t['latency_p50_s']:.2f} s / {t['latency_p95_s']:.2f} s |",
-            f"| Worker CPU per job | {1000 * t['worker_cpu_s_per_job']:.0f} ms |",
-            f"| Worker peak RSS | {t['peak_rss_mb']:.0f} MB |",
-            f"| Renderer alone, same {alone['renditions']} renditions, {t['submitters']} at a time "
-            f"| {alone['seconds']:.1f} s ({alone['jobs_per_s_equivalent']:.2f} jobs/s) |",
-            f"| Through the worker | {t['seconds']:.1f} s |",
-            f"| Worker overhead per job | {t['worker_overhead_ms_per_job']:.0f} ms "
-            f"(renderer alone is {t['renderer_alone_to_worker_ratio']:.2f}x the worker's rate) |",
-            "",
-            "The renderer, Azurite, the worker and the benchmark share the machine's cores, so the overhead includes "
-            "the worker's CPU competing with the renderer. Latency is mostly waiting in the queue: every job arrives "
-            f"at once, and the renderer alone needs {alone['seconds']:.1f} s for all of their renditions.",
-            "",
-        ]
-    imports = _one(records, "import")
+        lines += _throughput_lines(throughput)
+    judged = run_targets(records)
+    if judged:
+        lines += ["### Targets of the warm job and the throughput run", "", "| Target | | Figure |", "|---|---|---|"]
+        lines += [f"| {name} | {'met' if met else '**missed**'} | {text} |" for name, met, text in judged]
+        lines.append("")
+    cost = costs_record(records)
+    if cost:
+        lines += _cost_lines(cost)
+    imports = of_kind(records, "import")
     if imports:
         forbidden = ", ".join(imports["forbidden_modules_loaded"]) or "neither"
         lines += [
@@ -366,13 +334,13 @@ def write_chart(records: list[dict[str, Any]]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = _inputs(records)
-    sides = [s for s in ("baseline", *OURS_SIDES) if any(_get(records, label, s) for label in labels)]
+    labels = input_labels(records)
+    sides = [s for s in ("baseline", *OURS_SIDES) if any(side_record(records, label, s) for label in labels)]
     fig, axes = plt.subplots(2, 3, figsize=(15, 8))
     width = 0.8 / max(1, len(sides))
     for ax, (key, title, scale, log) in zip(axes.flat, _FIGURES, strict=True):
         for i, side in enumerate(sides):
-            values = [((_get(records, label, side) or {}).get(key) or 0) * scale for label in labels]
+            values = [((side_record(records, label, side) or {}).get(key) or 0) * scale for label in labels]
             ax.bar([x + i * width for x in range(len(labels))], values, width, label=SIDE_NAMES[side])
         ax.set_xticks([x + width * (len(sides) - 1) / 2 for x in range(len(labels))], labels)
         ax.set_title(title)
@@ -388,30 +356,52 @@ def write_chart(records: list[dict[str, Any]]) -> None:
 def ratio_table(records: list[dict[str, Any]]) -> str:
     """The console summary: baseline/ours per input and figure, then throughput and import."""
     rows = [f"{'input':>6}  {'ours side':<16}{'wall':>7}{'wall-rnd':>9}{'outside':>9}{'cpu':>7}{'bytes':>9}{'rss':>6}"]
-    for label in _inputs(records):
-        base = _get(records, label, "baseline")
+    for label in input_labels(records):
+        base = side_record(records, label, "baseline")
         for side in OURS_SIDES:
-            r = _get(records, label, side)
+            r = side_record(records, label, side)
             if r is None or base is None:
                 continue
             keys = ("wall_s_median", "overhead_s_median", "outside_renderer_s_median", "worker_cpu_s",
                     "bytes_through_worker", "peak_rss_mb")  # fmt: skip
-            ratios = [_x(_ratio(base[k], r[k])) for k in keys]
+            ratios = [fmt_ratio(ratio(base[k], r[k])) for k in keys]
             widths = (7, 9, 9, 7, 9, 6)
             rows.append(f"{label:>6}  {side:<16}" + "".join(f"{v:>{w}}" for v, w in zip(ratios, widths, strict=True)))
     rows.append("(ratios baseline / ours: above 1x, ours is better)")
     for side in OURS_SIDES:
-        for name, met, _ in _targets(records, side):
+        for name, met, _ in comparison_targets(records, side):
             rows.append(f"target [{side}] {name}: {'met' if met else 'MISSED'}")
-    t = _one(records, "throughput")
+    for name, met, _ in run_targets(records):
+        rows.append(f"target [run] {name}: {'met' if met else 'MISSED'}")
+    p = of_kind(records, "profile")
+    if p:
+        rows.append(
+            f"profile: {p['jobs']} warm jobs, {p['process_cpu_ms_per_job']:.1f} ms CPU/job = worker "
+            f"{p['worker_cpu_ms_per_job']:.1f} ms + host-played {p['host_cpu_ms_per_job']:.1f} ms"
+        )
+        for name, v in p["phases"].items():
+            rows.append(f"  {name:<32}{v['cpu_ms_per_job']:>7.1f} ms {100 * v['share']:>4.0f}%")
+    t = of_kind(records, "throughput")
     if t:
         rows.append(
             f"throughput: {t['completed']}/{t['jobs']} jobs, {t['jobs_per_s']:.2f} jobs/s, p50 {t['latency_p50_s']:.2f}"
-            f" s, p95 {t['latency_p95_s']:.2f} s, violations {len(t['violations'])}; renderer alone "
-            f"{t['renderer_alone']['jobs_per_s_equivalent']:.2f} jobs/s, overhead {t['worker_overhead_ms_per_job']:.0f}"
-            " ms/job"
+            f" s, p95 {t['latency_p95_s']:.2f} s, violations {len(t['violations'])}, worker CPU "
+            f"{1000 * t['worker_cpu_s_per_job']:.0f} ms/job; renderer alone "
+            f"{t['renderer_alone']['jobs_per_s_equivalent']:.2f} jobs/s ({concurrency_note(t)}); worker / renderer "
+            f"alone {throughput_ratio(t):.2f}x, overhead {t['worker_overhead_ms_per_job']:.0f} ms/job"
         )
-    i = _one(records, "import")
+    cost = costs_record(records)
+    if cost:
+        rows.append(
+            f"cost per 1000 renditions on Flex ({cost['instance_memory_mb']} MB, {cost['cores_per_instance']:g} core "
+            f"assumed, {cost['jobs_at_once']} jobs at once):"
+        )
+        for r in cost["rows"]:
+            rows.append(
+                f"  {r['input']:>6} {r['side']:<14}{r['instance_s_per_1000_renditions']:>8.1f} instance-s"
+                f"{r['gb_s_per_1000_renditions']:>8.1f} GB-s  ({r['bound']}-bound)"
+            )
+    i = of_kind(records, "import")
     if i:
         rows.append(
             f"import function_app: {i['import_ms_median']:.0f} ms median (< {i['budget_ms']:.0f} ms: "
@@ -421,8 +411,10 @@ def ratio_table(records: list[dict[str, Any]]) -> str:
 
 
 def write_all(records: list[dict[str, Any]]) -> None:
-    """results.json, results.png (when there are comparison records) and README-section.md."""
+    """results.json (with the derived records), results.png (when there are comparison records) and
+    README-section.md."""
+    records = with_derived(records)
     save(records)
-    if _compare(records):
+    if compare_records(records):
         write_chart(records)
     README_SECTION.write_text(readme_section(records))
