@@ -36,7 +36,7 @@ from local_platform.platform import LocalPlatform
 __all__ = ["PHASES", "phase_of", "run_profile"]
 
 WARM_JOBS = 10
-SAMPLE_RATE = 197  # Hz; prime, so sampling does not lock onto a periodic activity
+SAMPLE_RATE = 397  # Hz; prime, so sampling does not lock onto a periodic activity
 # Innermost frames of a thread that waits (a lock, a condition, a socket read, a selector, a sleep).
 IDLE_FRAMES = ("Condition.wait ", "SSLSocket.read ", "SSLSocket.recv_into ", "_PollLikeSelector.select ",
                "_worker (", "Event.wait ", "Thread.join ", "sleep ", "SimpleQueue.get ")  # fmt: skip
