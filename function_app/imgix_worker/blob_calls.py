@@ -1,7 +1,7 @@
 """The blob calls every job makes, as plain signed REST calls through the worker's one httpx client.
 
-Per job the worker copies the source, reads its first bytes back, writes a report marker per event and deletes the
-staged source. Through the Storage SDK each of these costs about twice the CPU of the same call made directly
+Per job the worker copies the source (and polls a large one's copy), writes a report marker per event and deletes
+the staged source. Through the Storage SDK each of these costs about twice the CPU of the same call made directly
 (its pipeline of policies, its `requests` transport and a second connection pool); they are the hot path, so they
 go straight to the REST API here. What a job needs rarely (asynchronous copies of large sources, `data:` and
 header-carrying sources, relabelling, listing markers on a redelivery) stays on the SDK's client.
@@ -160,6 +160,13 @@ class BlobCalls:
         _, _, total = response.headers.get("content-range", "").rpartition("/")
         data = response.content
         return RangeRead(data, response.headers.get("content-type"), int(total) if total.isdigit() else len(data))
+
+    def copy_status(self, name: str, *, timeout: float, what: str) -> tuple[str, str]:
+        """The status (`pending`, `success`, `failed`, `aborted`, or empty) and id of the copy into `name`."""
+        response = self._call("HEAD", name, what, timeout=timeout)
+        if response.status_code != 200:
+            raise self._refused(response, what)
+        return response.headers.get("x-ms-copy-status", ""), response.headers.get("x-ms-copy-id", "")
 
     def put_empty(self, name: str, *, timeout: float, what: str) -> None:
         """Write an empty block blob at `name` (overwriting)."""

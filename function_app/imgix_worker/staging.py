@@ -291,29 +291,30 @@ class Stager:
             if exc.status_code in (400, 403, 404, 409, 412):
                 raise GenericError(f"the source could not be copied: HTTP {exc.status_code}") from exc
             raise
-        self._await_copy(blob, str(started.get("copy_id") or ""), deadline=deadline)
+        self._await_copy(name, blob, str(started.get("copy_id") or ""), deadline=deadline)
 
-    def _await_copy(self, blob: object, copy_id: str, *, deadline: Deadline) -> None:
+    def _await_copy(self, name: str, blob: object, copy_id: str, *, deadline: Deadline) -> None:
         """Poll an asynchronous copy until it ends; abort it when that cannot be confirmed within the deadline.
 
         Each poll is retried on its own: retrying the whole `_copy` would start a second copy on a blob whose
         copy is still pending, which Azure refuses (409 PendingCopyOperation), leaving the first one running.
         """
+        what = "checking the copy of the source"
         while True:
             try:
-                copy = retry(
-                    lambda: blob.get_blob_properties(**storage_limits(deadline, self._http_timeout)).copy,  # type: ignore[attr-defined]
+                status, polled_id = retry(
+                    lambda: self._calls.copy_status(name, timeout=self._call_timeout(deadline), what=what),
                     deadline=deadline,
-                    what="checking the copy of the source",
+                    what=what,
                 )
             except Exception:
                 _abort_copy(blob, copy_id)
                 raise
-            copy_id = copy_id or copy.id or ""
-            if copy.status == "success":
+            copy_id = copy_id or polled_id
+            if status == "success":
                 return
-            if copy.status in ("failed", "aborted"):
-                raise TransientError(f"the copy of the source ended as {copy.status}")
+            if status in ("failed", "aborted"):
+                raise TransientError(f"the copy of the source ended as {status}")
             if deadline.remaining() < self._copy_poll_seconds:
                 _abort_copy(blob, copy_id)
                 raise GenericError("the copy of the source did not finish before the deadline")
