@@ -37,11 +37,13 @@ __all__ = ["PHASES", "phase_of", "run_profile"]
 
 WARM_JOBS = 10
 SAMPLE_RATE = 397  # Hz; prime, so sampling does not lock onto a periodic activity
-# Innermost frames of a thread that waits (a lock, a condition, a socket read, a selector, a sleep).
+# Innermost frames of a thread that waits (a lock, a condition, a socket read, a selector, a sleep; a TLS handshake
+# mostly waits for the peer, so its samples are left out too and its CPU is spread over the phases like the rest).
 IDLE_FRAMES = ("Condition.wait ", "SSLSocket.read ", "SSLSocket.recv_into ", "_PollLikeSelector.select ",
-               "_worker (", "Event.wait ", "Thread.join ", "sleep ", "SimpleQueue.get ")  # fmt: skip
+               "_worker (", "Event.wait ", "Thread.join ", "sleep ", "SimpleQueue.get ",
+               "SSLSocket.do_handshake ")  # fmt: skip
 PROFILE_DIR = WORK_DIR / "profile"
-STACKS_FILE = BENCH_DIR / "profile-stacks.txt"
+STACKS_FILES = {"1MB": BENCH_DIR / "profile-stacks.txt", "200MB": BENCH_DIR / "profile-stacks-200MB.txt"}
 
 # (phase, substrings of a frame "function (file:line)"), matched innermost frame first. Library frames count for
 # the app phase that called them; frames of the app's modules name the phase.
@@ -115,8 +117,8 @@ def _wait_until_sampling(sampler: _Sampler) -> None:
     sampler.process.stdout.readline()
 
 
-def _keep(stacks: Counter[str]) -> None:
-    """The active stacks as bench/profile-stacks.txt (flamegraph.pl's input), with short paths."""
+def _keep(stacks: Counter[str], output: Path) -> None:
+    """The active stacks as `output` (flamegraph.pl's input), with short paths."""
     prefixes = sorted({str(Path(p)) + "/" for p in sys.path if p.endswith("-packages")} | {str(ROOT) + "/"}, key=len)
     lines = []
     for stack, count in stacks.most_common():
@@ -125,14 +127,16 @@ def _keep(stacks: Counter[str]) -> None:
         for prefix in reversed(prefixes):
             stack = stack.replace(prefix, "")
         lines.append(f"{stack} {count}\n")
-    STACKS_FILE.write_text("".join(lines))
+    output.write_text("".join(lines))
 
 
-def run_profile(jobs: int, *, say: Callable[[str], None] = print) -> dict[str, Any]:
-    """The `profile` record: CPU per warm 1 MB job (3 renditions), split by phase, worker and host apart."""
+def run_profile(
+    jobs: int, *, source: str = "1MB", warm_jobs: int = WARM_JOBS, say: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """A `profile` record: CPU per warm job (3 renditions) on `source`, split by phase, worker and host apart."""
     PROFILE_DIR.mkdir(parents=True, exist_ok=True)
-    path = ensure(INPUTS["1MB"])
-    logs = WORK_DIR / "logs" / "profile"
+    path = ensure(INPUTS[source])
+    logs = WORK_DIR / "logs" / f"profile-{source}"
     logs.mkdir(parents=True, exist_ok=True)
     settings = {"JOB_DEADLINE_SECONDS": JOB_DEADLINE_SECONDS}
     with LocalPlatform.start(relay=False, log_dir=logs, worker_settings=settings) as platform:
@@ -150,7 +154,7 @@ def run_profile(jobs: int, *, say: Callable[[str], None] = print) -> dict[str, A
                 log.wait_for("job finished", job.request_id, JOB_TIMEOUT)
                 aem.settle(job, events)
 
-            for _ in range(WARM_JOBS):
+            for _ in range(warm_jobs):
                 one()
             say(f"  {jobs} warm jobs ...")
             before, started = sample(pid), time.monotonic()
@@ -158,7 +162,7 @@ def run_profile(jobs: int, *, say: Callable[[str], None] = print) -> dict[str, A
                 one()
             used, seconds = sample(pid) - before, time.monotonic() - started
             say(f"  {jobs} warm jobs under py-spy ...")
-            sampler = _Sampler.attach(pid, PROFILE_DIR / "stacks.txt")
+            sampler = _Sampler.attach(pid, PROFILE_DIR / f"stacks-{source}.txt")
             _wait_until_sampling(sampler)
             for _ in range(jobs):
                 one()
@@ -177,8 +181,9 @@ def run_profile(jobs: int, *, say: Callable[[str], None] = print) -> dict[str, A
         for name, count in by_phase.most_common()
     }
     worker_share = sum(v["share"] for k, v in phases.items() if not k.startswith("host:"))
-    _keep(stacks)
+    _keep(stacks, STACKS_FILES[source])
     return {
+        "input": source,
         "jobs": jobs,
         "renditions_per_job": len(COMPARE),
         "source_bytes": path.stat().st_size,

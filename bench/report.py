@@ -142,13 +142,14 @@ def _host_concurrency(t: dict[str, Any]) -> str:
     )
 
 
-def _profile_lines(p: dict[str, Any]) -> list[str]:
+def _profile_lines(p: dict[str, Any], title: str = "### Where a warm job's CPU goes") -> list[str]:
     """Where a warm job's CPU goes: the worker's phases, then those the local host plays for the Functions host."""
     phases = p["phases"]
     worker = [(name, v) for name, v in phases.items() if not name.startswith("host:")]
     host = [(name, v) for name, v in phases.items() if name.startswith("host:")]
+    stacks = "profile-stacks.txt" if p.get("input", "1MB") == "1MB" else f"profile-stacks-{p['input']}.txt"
     lines = [
-        "### Where a warm job's CPU goes",
+        title,
         "",
         f"`python -m bench profile`: {p['jobs']} warm jobs one after another ({fmt_bytes(p['source_bytes'])} source, "
         f"{p['renditions_per_job']} renditions each) took {p['process_cpu_ms_per_job']:.1f} ms of the worker host "
@@ -157,7 +158,7 @@ def _profile_lines(p: dict[str, Any]) -> list[str]:
         "for the innermost phase it holds (a log line written while staging is logging). The worker's part, what "
         f"runs in the Python worker in Azure, is **{p['worker_cpu_ms_per_job']:.1f} ms**; the local host plays "
         f"the Functions host's part (queue receive and delete, the output binding's put, HTTP parsing), "
-        f"{p['host_cpu_ms_per_job']:.1f} ms, reported beside it. Stacks: `bench/profile-stacks.txt` "
+        f"{p['host_cpu_ms_per_job']:.1f} ms, reported beside it. Stacks: `bench/{stacks}` "
         "(flamegraph input).",
         "",
         "| Phase | CPU ms per job | Share |",
@@ -290,6 +291,9 @@ def readme_section(records: list[dict[str, Any]]) -> str:
     profile = of_kind(records, "profile")
     if profile:
         lines += _profile_lines(profile)
+    large = of_kind(records, "profile_large")
+    if large:
+        lines += _profile_lines(large, f"### Where a {large['input']} job's CPU goes")
     throughput = of_kind(records, "throughput")
     if throughput:
         lines += _throughput_lines(throughput)
@@ -373,11 +377,10 @@ def ratio_table(records: list[dict[str, Any]]) -> str:
             rows.append(f"target [{side}] {name}: {'met' if met else 'MISSED'}")
     for name, met, _ in run_targets(records):
         rows.append(f"target [run] {name}: {'met' if met else 'MISSED'}")
-    p = of_kind(records, "profile")
-    if p:
+    for p in filter(None, (of_kind(records, "profile"), of_kind(records, "profile_large"))):
         rows.append(
-            f"profile: {p['jobs']} warm jobs, {p['process_cpu_ms_per_job']:.1f} ms CPU/job = worker "
-            f"{p['worker_cpu_ms_per_job']:.1f} ms + host-played {p['host_cpu_ms_per_job']:.1f} ms"
+            f"profile ({p.get('input', '1MB')}): {p['jobs']} warm jobs, {p['process_cpu_ms_per_job']:.1f} ms CPU/job"
+            f" = worker {p['worker_cpu_ms_per_job']:.1f} ms + host-played {p['host_cpu_ms_per_job']:.1f} ms"
         )
         for name, v in p["phases"].items():
             rows.append(f"  {name:<32}{v['cpu_ms_per_job']:>7.1f} ms {100 * v['share']:>4.0f}%")

@@ -56,7 +56,17 @@ def comparison_targets(records: list[dict[str, Any]], side: str) -> list[tuple[s
         )
     )
 
-    cpu = ratio(base["worker_cpu_s"], ours["worker_cpu_s"])
+    # The worker's part where the large source has its own profile (ours as shipped); else the whole host process,
+    # the local host's queue polling included.
+    large_profile = of_kind(records, "profile_large")
+    profiled = side == "ours" and large_profile and large_profile["source_bytes"] == ours["source_bytes"]
+    ours_cpu = large_profile["worker_cpu_ms_per_job"] / 1000 if profiled else ours["worker_cpu_s"]
+    measured = (
+        f"the worker's part from the {large} profile; the whole host process: {ours['worker_cpu_s']:.2f} s per job"
+        if profiled
+        else "the whole host process, the local host's part included"
+    )
+    cpu = ratio(base["worker_cpu_s"], ours_cpu)
     met = cpu is not None and cpu >= CPU_RATIO_TARGET
     why = ""
     base_small = side_record(records, small, "baseline")
@@ -64,9 +74,7 @@ def comparison_targets(records: list[dict[str, Any]], side: str) -> list[tuple[s
         rate = (side_record(records, large, "ours") or {}).get("idle_cpu_s_per_s") or 0.0
         extra_source = ours["source_bytes"] - ours_small["source_bytes"]
         slope = (base["worker_cpu_s"] - base_small["worker_cpu_s"]) / extra_source  # baseline CPU s per byte
-        crossover = (
-            ours_small["source_bytes"] + (CPU_RATIO_TARGET * ours["worker_cpu_s"] - base_small["worker_cpu_s"]) / slope
-        )
+        crossover = ours_small["source_bytes"] + (CPU_RATIO_TARGET * ours_cpu - base_small["worker_cpu_s"]) / slope
         why = (
             f" — ours' CPU is a fixed cost per job ({ours_small['worker_cpu_s']:.2f} s for {small}, "
             f"{ours['worker_cpu_s']:.2f} s for {large}): its HTTPS exchanges (intake, queue, copy request, "
@@ -80,7 +88,7 @@ def comparison_targets(records: list[dict[str, Any]], side: str) -> list[tuple[s
         (
             f"Worker CPU seconds ≥{CPU_RATIO_TARGET:.0f}x lower than the baseline",
             met,
-            f"{fmt_ratio(cpu)} ({base['worker_cpu_s']:.2f} s vs {ours['worker_cpu_s']:.2f} s)" + why,
+            f"{fmt_ratio(cpu)} ({base['worker_cpu_s']:.3f} s vs {ours_cpu:.3f} s: {measured})" + why,
         )
     )
 
