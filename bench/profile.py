@@ -9,14 +9,16 @@ rest split the first run's total by phase. A sample belongs to the first phase w
 first, so a log line written while staging counts as logging. What
 the local host plays for the Functions host (queue receive and delete, the output binding's put, HTTP parsing,
 its idle polling) has no frame of the app: it is reported beside the worker's part, which is what runs in the
-Python worker in Azure. The collapsed stacks are kept (`bench/work/profile/stacks.txt`, flamegraph input).
+Python worker in Azure. The active stacks are kept, gzipped, as `bench/profile-stacks*.txt.gz` (flamegraph input).
 """
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import subprocess
 import sys
+import sysconfig
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -43,7 +45,8 @@ IDLE_FRAMES = ("Condition.wait ", "SSLSocket.read ", "SSLSocket.recv_into ", "_P
                "_worker (", "Event.wait ", "Thread.join ", "sleep ", "SimpleQueue.get ",
                "SSLSocket.do_handshake ")  # fmt: skip
 PROFILE_DIR = WORK_DIR / "profile"
-STACKS_FILES = {"1MB": BENCH_DIR / "profile-stacks.txt", "200MB": BENCH_DIR / "profile-stacks-200MB.txt"}
+# Gzipped (collapsed stacks run to a megabyte): `zcat bench/profile-stacks.txt.gz | flamegraph.pl > profile.svg`.
+STACKS_FILES = {"1MB": BENCH_DIR / "profile-stacks.txt.gz", "200MB": BENCH_DIR / "profile-stacks-200MB.txt.gz"}
 
 # (phase, substrings of a frame "function (file:line)"), matched innermost frame first. Library frames count for
 # the app phase that called them; frames of the app's modules name the phase.
@@ -118,16 +121,21 @@ def _wait_until_sampling(sampler: _Sampler) -> None:
 
 
 def _keep(stacks: Counter[str], output: Path) -> None:
-    """The active stacks as `output` (flamegraph.pl's input), with short paths."""
-    prefixes = sorted({str(Path(p)) + "/" for p in sys.path if p.endswith("-packages")} | {str(ROOT) + "/"}, key=len)
-    lines = []
-    for stack, count in stacks.most_common():
+    """The active stacks as `output` (flamegraph.pl's input): short paths, and from the first frame of the app or the
+    local host inward (the thread start-up frames above it are the same everywhere)."""
+    roots = {str(Path(p)) for p in sys.path if p.endswith("-packages")} | {str(ROOT), sysconfig.get_paths()["stdlib"]}
+    prefixes = sorted((root + "/" for root in roots), key=len)
+    kept: Counter[str] = Counter()
+    for stack, count in stacks.items():
         if phase_of(stack) is None:
             continue
         for prefix in reversed(prefixes):
             stack = stack.replace(prefix, "")
-        lines.append(f"{stack} {count}\n")
-    output.write_text("".join(lines))
+        frames = stack.split(";")
+        first = next((i for i, f in enumerate(frames) if "(function_app/" in f or "(local_platform/" in f), 0)
+        kept[";".join(frames[first:])] += count
+    text = "".join(f"{stack} {count}\n" for stack, count in kept.most_common())
+    output.write_bytes(gzip.compress(text.encode(), mtime=0))
 
 
 def run_profile(

@@ -147,7 +147,7 @@ def _profile_lines(p: dict[str, Any], title: str = "### Where a warm job's CPU g
     phases = p["phases"]
     worker = [(name, v) for name, v in phases.items() if not name.startswith("host:")]
     host = [(name, v) for name, v in phases.items() if name.startswith("host:")]
-    stacks = "profile-stacks.txt" if p.get("input", "1MB") == "1MB" else f"profile-stacks-{p['input']}.txt"
+    stacks = "profile-stacks.txt.gz" if p.get("input", "1MB") == "1MB" else f"profile-stacks-{p['input']}.txt.gz"
     lines = [
         title,
         "",
