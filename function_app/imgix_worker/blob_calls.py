@@ -168,6 +168,23 @@ class BlobCalls:
             raise self._refused(response, what)
         return response.headers.get("x-ms-copy-status", ""), response.headers.get("x-ms-copy-id", "")
 
+    def create_empty(self, name: str, *, timeout: float, what: str) -> str:
+        """Create an empty block blob at `name` unless one exists (`If-None-Match: *`: of two racing callers, the
+        service lets exactly one create it). `created`, `exists`, or `no container`.
+
+        :raises TransientError: storage was busy or failing, or unreachable.
+        :raises GenericError: refused otherwise.
+        """
+        headers = {"x-ms-blob-type": "BlockBlob", "Content-Length": "0", "If-None-Match": "*"}
+        response = self._call("PUT", name, what, timeout=timeout, headers=headers)
+        if response.status_code == 201:
+            return "created"
+        if response.status_code in (409, 412):
+            return "exists"
+        if response.status_code == 404 and response.headers.get("x-ms-error-code") == "ContainerNotFound":
+            return "no container"
+        raise self._refused(response, what)
+
     def put_empty(self, name: str, *, timeout: float, what: str) -> None:
         """Write an empty block blob at `name` (overwriting)."""
         headers = {"x-ms-blob-type": "BlockBlob", "Content-Length": "0"}

@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from .errors import RequestRejected
+from .blob_calls import BlobCalls
+from .errors import RequestRejected, WorkerError
 from .logs import log
 from .relay_auth import ReplayCache
 
@@ -25,15 +26,22 @@ if TYPE_CHECKING:
 __all__ = ["REPLAY_CONTAINER", "SharedReplayGuard"]
 
 REPLAY_CONTAINER = "relay-replays"
+MARKER_TIMEOUT_SECONDS = 10.0
 
 
 class SharedReplayGuard:
     """`seen_before` over the marker container, behind a per-process cache."""
 
     def __init__(
-        self, container: ContainerClient, *, create_container: bool, memory: ReplayCache | None = None
+        self,
+        container: ContainerClient,
+        calls: BlobCalls,
+        *,
+        create_container: bool,
+        memory: ReplayCache | None = None,
     ) -> None:
-        self._container = container
+        self._container = container  # creating the container, on a local run's first marker only
+        self._calls = calls  # the marker itself: one plain PUT per accepted request
         self._create_container = create_container
         self._memory = memory or ReplayCache()
 
@@ -44,29 +52,26 @@ class SharedReplayGuard:
         """
         if self._memory.seen_before(signature, now):
             return True
-        from azure.core.exceptions import AzureError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+        from azure.core.exceptions import AzureError, ResourceExistsError
 
         name = signature.removeprefix("sha256=")
         try:
-            try:
-                self._put(name)
-            except ResourceNotFoundError:
-                if not self._create_container:
-                    raise
+            outcome = self._put(name)
+            if outcome == "no container" and self._create_container:
                 try:
                     self._container.create_container()
                 except ResourceExistsError:
                     pass  # another request created it meanwhile
-                self._put(name)
-        except (ResourceExistsError, ResourceModifiedError):
-            return True
-        except AzureError as exc:
-            # No SDK retry underneath (see service.py): a retried create whose first attempt landed would see
-            # its own marker and refuse a genuine request.
-            log("replay marker not written", level=logging.ERROR, error=type(exc).__name__)
+                outcome = self._put(name)
+        except (WorkerError, AzureError) as exc:
+            # One attempt, no retry: a retried create whose first attempt landed would see its own marker and
+            # refuse a genuine request.
+            log("replay marker not written", level=logging.ERROR, error=getattr(exc, "message", type(exc).__name__))
             raise RequestRejected(503, "the request could not be checked; try again") from None
-        return False
+        if outcome == "no container":  # the stack creates it: a missing one is a broken deployment, never a pass
+            log("replay marker not written", level=logging.ERROR, error=f"container {REPLAY_CONTAINER} is missing")
+            raise RequestRejected(503, "the request could not be checked; try again")
+        return outcome == "exists"
 
-    def _put(self, name: str) -> None:
-        # overwrite=False sends If-None-Match: *, so the service decides which of two racing instances wins.
-        self._container.upload_blob(name, b"", overwrite=False)
+    def _put(self, name: str) -> str:
+        return self._calls.create_empty(name, timeout=MARKER_TIMEOUT_SECONDS, what="writing the replay marker")

@@ -12,6 +12,7 @@ import logging
 import threading
 import zlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .auth import ImsAuthenticator
 from .blob_calls import BlobCalls
@@ -28,6 +29,9 @@ from .replay_markers import REPLAY_CONTAINER, SharedReplayGuard
 from .settings import Settings
 from .staging import Stager
 from .transport import http_client
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["JOBS_QUEUE", "POISON_QUEUE", "Worker", "get_worker"]
 
@@ -85,7 +89,7 @@ class Worker:
         )
         return cls(
             settings=settings,
-            intake=Intake(settings, authenticator, replays=_replay_guard(settings)),
+            intake=Intake(settings, authenticator, replays=_replay_guard(settings, http)),
             processor=processor,
         )
 
@@ -144,7 +148,7 @@ def _source_container(settings: Settings):  # type: ignore[no-untyped-def]
     return service.get_container_client(settings.imgix_source_container)
 
 
-def _replay_guard(settings: Settings) -> SharedReplayGuard | None:
+def _replay_guard(settings: Settings, http: httpx.Client) -> SharedReplayGuard | None:
     """The relay's replay markers in the host's storage; None when calls are not signed (a local run's choice)."""
     if settings.relay_hmac_key is None or settings.host_storage is None:
         return None
@@ -154,7 +158,8 @@ def _replay_guard(settings: Settings) -> SharedReplayGuard | None:
         storage.connection_string, storage.blob_url, settings, retry_total=0, connection_timeout=5, read_timeout=10
     )
     # The stack creates the container in Azure (with its lifecycle rule); a local run creates it on first use.
-    return SharedReplayGuard(service.get_container_client(REPLAY_CONTAINER), create_container=settings.local_run)
+    container = service.get_container_client(REPLAY_CONTAINER)
+    return SharedReplayGuard(container, BlobCalls(container, http), create_container=settings.local_run)
 
 
 _worker: Worker | None = None

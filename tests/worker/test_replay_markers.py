@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 
+from imgix_worker.blob_calls import BlobCalls
 from imgix_worker.errors import RequestRejected
 from imgix_worker.redaction import Secret
 from imgix_worker.relay_auth import relay_signature
 from imgix_worker.replay_markers import REPLAY_CONTAINER, SharedReplayGuard
 from imgix_worker.service import Worker
+from imgix_worker.transport import http_client
 from local_platform.azurite import Azurite
 
 from .conftest import JobRunner, blob_connection_via, build_worker, image_bytes
@@ -94,8 +96,10 @@ def test_a_local_run_creates_the_marker_container(
     assert signature.removeprefix("sha256=") in markers(host_blobs)
 
 
-def test_outside_local_runs_a_missing_container_is_a_503_not_a_pass(host_blobs: Any) -> None:
-    guard = SharedReplayGuard(host_blobs.get_container_client("relay-replays-missing"), create_container=False)
+def test_outside_local_runs_a_missing_container_is_a_503_not_a_pass(host_blobs: Any, azurite: Azurite) -> None:
+    container = host_blobs.get_container_client("relay-replays-missing")
+    http = http_client(timeout=10, ca_bundle=str(azurite.tls.ca_cert))
+    guard = SharedReplayGuard(container, BlobCalls(container, http), create_container=False)
     with pytest.raises(RequestRejected) as info:
         guard.seen_before("sha256=" + "a" * 64, time.time())
     assert info.value.status == 503
