@@ -7,10 +7,12 @@ import time
 
 import pytest
 
+from imgix_worker.auth import CLOCK_SKEW_SECONDS, ImsAuthenticator
+from imgix_worker.errors import RequestRejected
 from imgix_worker.redaction import Secret
 from imgix_worker.relay_auth import relay_signature
 from imgix_worker.service import Worker
-from local_platform.ims import LOCAL_ORG_ID, LocalIms
+from local_platform.ims import LOCAL_CLIENT_ID, LOCAL_ORG_ID, LocalIms
 
 from .conftest import JobRunner, build_worker, image_bytes
 
@@ -148,3 +150,25 @@ def test_a_relayed_call_with_a_bad_signature_is_refused_before_the_token_is_chec
     headers = {**runner.headers(), "Authorization": "Bearer garbage", "x-gw-ims-org-id": LOCAL_ORG_ID}
     result = relayed.intake.handle("POST", headers, b"{}")
     assert result.status == 401 and result.body == {"message": "unauthorized"}
+
+
+def test_a_remembered_token_is_still_refused_once_it_expires(runner: JobRunner) -> None:
+    # The Asset Compute service sends one token with many jobs: its signature is verified once, its lifetime always.
+    now = [time.time()]
+    authenticator = ImsAuthenticator(
+        runner.services.jwks_url,
+        org_ids=(LOCAL_ORG_ID,),
+        client_ids=(LOCAL_CLIENT_ID,),
+        ca_bundle=runner.worker.settings.tls_ca_bundle,
+        clock=lambda: now[0],
+    )
+    headers = {"authorization": "Bearer " + runner.ims.token(expires_in_seconds=600), "x-gw-ims-org-id": LOCAL_ORG_ID}
+    assert authenticator.authenticate(headers).client_id == LOCAL_CLIENT_ID
+    assert authenticator.authenticate(headers).client_id == LOCAL_CLIENT_ID  # remembered
+    now[0] += 600 + CLOCK_SKEW_SECONDS + 1
+    with pytest.raises(RequestRejected, match="Token expired"):
+        authenticator.authenticate(headers)
+    other_org = {**headers, "x-gw-ims-org-id": "OTHER@AdobeOrg"}
+    now[0] = time.time()
+    with pytest.raises(RequestRejected, match="Organization"):
+        authenticator.authenticate(other_org)  # the org is checked on every request, remembered token or not
