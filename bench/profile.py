@@ -5,11 +5,13 @@ Per-job CPU is below /proc's 10 ms tick, so it is read over the whole first run 
 number of jobs. The second run only splits it: py-spy stops the process to take each sample (its non-blocking mode
 reads torn stacks), which costs the process CPU of its own, so its run is not timed. py-spy counts a thread waiting
 in a lock or a socket as active, so samples whose innermost frame is such a wait are left out (`IDLE_FRAMES`); the
-rest split the first run's total by phase. A sample belongs to the first phase whose frame it holds, innermost
-first, so a log line written while staging counts as logging. What
-the local host plays for the Functions host (queue receive and delete, the output binding's put, HTTP parsing,
-its idle polling) has no frame of the app: it is reported beside the worker's part, which is what runs in the
-Python worker in Azure. The active stacks are kept, gzipped, as `bench/profile-stacks*.txt.gz` (flamegraph input).
+rest split the first run's total by phase. A thread waiting for the GIL after a system call still counts (py-spy
+cannot tell it from a running one): phases where several of the worker's threads run at once are overstated. A
+sample belongs to the first phase whose frame it holds, innermost first, so a log line written while staging counts
+as logging. What the local host plays for the Functions host (queue receive and delete, the output binding's put,
+HTTP parsing, its idle polling) has no frame of the app: it is reported beside the worker's part, which is what runs
+in the Python worker in Azure. The active stacks are kept, gzipped, as `bench/profile-stacks*.txt.gz` (flamegraph
+input).
 """
 
 from __future__ import annotations
@@ -39,11 +41,12 @@ __all__ = ["PHASES", "phase_of", "run_profile"]
 
 WARM_JOBS = 10
 SAMPLE_RATE = 397  # Hz; prime, so sampling does not lock onto a periodic activity
-# Innermost frames of a thread that waits (a lock, a condition, a socket read, a selector, a sleep; a TLS handshake
-# mostly waits for the peer, so its samples are left out too and its CPU is spread over the phases like the rest).
+# Innermost frames of a thread that waits (a lock, a condition, a socket read, a selector, a sleep; httpcore's pool
+# lock and socket read; a TLS handshake mostly waits for the peer, so its samples are left out too and its CPU is
+# spread over the phases like the rest).
 IDLE_FRAMES = ("Condition.wait ", "SSLSocket.read ", "SSLSocket.recv_into ", "_PollLikeSelector.select ",
                "_worker (", "Event.wait ", "Thread.join ", "sleep ", "SimpleQueue.get ",
-               "SSLSocket.do_handshake ")  # fmt: skip
+               "SSLSocket.do_handshake ", "ThreadLock.__enter__ ", "SyncStream.read ")  # fmt: skip
 PROFILE_DIR = WORK_DIR / "profile"
 # Gzipped (collapsed stacks run to a megabyte): `zcat bench/profile-stacks.txt.gz | flamegraph.pl > profile.svg`.
 STACKS_FILES = {"1MB": BENCH_DIR / "profile-stacks.txt.gz", "200MB": BENCH_DIR / "profile-stacks-200MB.txt.gz"}
