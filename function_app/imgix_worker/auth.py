@@ -133,7 +133,6 @@ class ImsAuthenticator:
 
         :raises RequestRejected: 401 for a missing, invalid, expired or foreign token; 503 if keys can't be fetched.
         """
-
         value = headers.get("authorization", "")
         scheme, _, token = value.partition(" ")
         token = token.strip()

@@ -30,7 +30,7 @@ from .transport import status_error, translate_errors
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
 
-__all__ = ["API_VERSION", "BlobCalls", "RangeRead"]
+__all__ = ["API_VERSION", "UNCOPYABLE", "BlobCalls", "RangeRead"]
 
 # A REST version every Azure region and Azurite serve (bearer tokens need 2017-11-09 or later).
 API_VERSION = "2024-11-04"
@@ -38,6 +38,8 @@ STORAGE_SCOPE = "https://storage.azure.com/.default"
 # Tokens and SAS are renewed this long before they expire, so no call carries one that lapses in flight.
 RENEW_BEFORE_SECONDS = 300.0
 LOCAL_SAS_HOURS = 12
+# A copy refused with these is not retried: the source is gone, forbidden or changed, or the request is wrong.
+UNCOPYABLE = (400, 403, 404, 409, 412)
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ class BlobCalls:
         version with that ETag.
 
         :raises TransientError: storage was busy or failing, or the source is no longer the `if_match` version.
-        :raises GenericError: the source could not be copied (400, 403, 404, 409, 412: not worth retrying).
+        :raises GenericError: the source could not be copied (`UNCOPYABLE`: not worth retrying).
         """
         # `timeout` is also the service's: Azure stops the copy itself when the call is given up.
         headers = {"x-ms-copy-source": source_url, "x-ms-requires-sync": "true", "Content-Length": "0"}
@@ -143,7 +145,7 @@ class BlobCalls:
         response = self._call("PUT", name, what, timeout=timeout, headers=headers, query=query)
         if response.status_code == 412 and if_match is not None:
             raise TransientError("the source changed while it was being staged", status=412)
-        if response.status_code in (400, 403, 404, 409, 412):
+        if response.status_code in UNCOPYABLE:
             raise GenericError(f"the source could not be copied: HTTP {response.status_code}")
         if not 200 <= response.status_code < 300:
             raise self._refused(response, what)

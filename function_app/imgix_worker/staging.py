@@ -27,7 +27,7 @@ from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 import httpx
 
-from .blob_calls import BlobCalls, RangeRead
+from .blob_calls import UNCOPYABLE, BlobCalls, RangeRead
 from .errors import GenericError, SourceCorrupt, SourceUnsupported, TransientError
 from .jobs import Job
 from .logs import log
@@ -150,26 +150,17 @@ class Stager:
                 )
             retry(lambda: self._copy(name, url, probe.size, deadline), deadline=deadline, what="copying the source")
         what = "reading the staged source"
-        first = retry(
-            lambda: self._calls.read_range(name, 0, HEAD_BYTES, timeout=self._call_timeout(deadline), what=what),
-            deadline=deadline,
-            what=what,
-        )
+
+        def staged(offset: int, length: int) -> RangeRead:
+            return retry(
+                lambda: self._calls.read_range(name, offset, length, timeout=self._call_timeout(deadline), what=what),
+                deadline=deadline,
+                what=what,
+            )
+
+        first = staged(0, HEAD_BYTES)
         self._check_size(first.size)  # what was copied, not what the source's first answer promised
-        kind = self._judge(
-            job,
-            url,
-            first,
-            lambda offset, length: (
-                retry(
-                    lambda: self._calls.read_range(
-                        name, offset, length, timeout=self._call_timeout(deadline), what=what
-                    ),
-                    deadline=deadline,
-                    what=what,
-                ).data
-            ),
-        )
+        kind = self._judge(job, url, first, lambda offset, length: staged(offset, length).data)
         self._label(name, first.content_type, kind, deadline)
         return StagedSource(blob_name=name, mimetype=kind, size=first.size)
 
@@ -228,11 +219,7 @@ class Stager:
     def _source_size(self, url: str, deadline: Deadline, headers: dict[str, str] | None = None) -> int:
         with translate_errors("reading the source"):
             response = self._http.head(url, headers=headers, timeout=call_timeout(deadline, self._http_timeout))
-        transient = status_error(response.status_code, "the source", retry_after=response.headers.get("retry-after"))
-        if transient is not None:
-            raise transient
-        if response.status_code != 200:
-            raise GenericError(f"the source could not be read: HTTP {response.status_code}")
+        _check_source_answer(response, ok=(200,))
         try:
             return int(response.headers["content-length"])
         except (KeyError, ValueError):
@@ -248,11 +235,7 @@ class Stager:
             status = response.status_code
             if status == 416:  # no byte at 0: an empty source
                 return _Probe(b"", response.headers.get("content-type"), 0, None)
-            transient = status_error(status, "the source", retry_after=response.headers.get("retry-after"))
-            if transient is not None:
-                raise transient
-            if status not in (200, 206):
-                raise GenericError(f"the source could not be read: HTTP {status}")
+            _check_source_answer(response, ok=(200, 206))
             # 200: a server that ignores ranges sends everything; only the first bytes are read.
             head = _read_at_most(response, HEAD_BYTES)
             _, _, total = response.headers.get("content-range", "").rpartition("/")
@@ -266,11 +249,7 @@ class Stager:
         headers = {"Range": f"bytes={offset}-{offset + length - 1}"}
         with translate_errors("reading the source"):
             response = self._http.get(url, headers=headers, timeout=self._call_timeout(deadline))
-        transient = status_error(response.status_code, "the source", retry_after=response.headers.get("retry-after"))
-        if transient is not None:
-            raise transient
-        if response.status_code != 206:
-            raise GenericError(f"the source could not be read: HTTP {response.status_code}")
+        _check_source_answer(response, ok=(206,))
         return response.content
 
     def _copy(self, name: str, url: str, size: int, deadline: Deadline) -> None:
@@ -288,7 +267,7 @@ class Stager:
         try:
             started = blob.start_copy_from_url(url, **storage_limits(deadline, self._http_timeout))  # type: ignore[attr-defined]
         except HttpResponseError as exc:
-            if exc.status_code in (400, 403, 404, 409, 412):
+            if exc.status_code in UNCOPYABLE:
                 raise GenericError(f"the source could not be copied: HTTP {exc.status_code}") from exc
             raise
         self._await_copy(name, blob, str(started.get("copy_id") or ""), deadline=deadline)
@@ -319,6 +298,16 @@ class Stager:
                 _abort_copy(blob, copy_id)
                 raise GenericError("the copy of the source did not finish before the deadline")
             time.sleep(self._copy_poll_seconds)  # Azure copies on its side; we poll its status
+
+
+def _check_source_answer(response: httpx.Response, *, ok: tuple[int, ...]) -> None:
+    """:raises TransientError: the source answered 429/5xx. :raises GenericError: any other status not in `ok`."""
+    status = response.status_code
+    transient = status_error(status, "the source", retry_after=response.headers.get("retry-after"))
+    if transient is not None:
+        raise transient
+    if status not in ok:
+        raise GenericError(f"the source could not be read: HTTP {status}")
 
 
 @dataclass(frozen=True)
