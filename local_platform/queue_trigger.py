@@ -22,9 +22,11 @@ import math
 import ssl
 import threading
 import time
+import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from typing import Any
+from xml.sax.saxutils import escape
 
 import urllib3
 from azure.functions.queue import QueueMessage  # the worker's own class (func.QueueMessage lacks dequeue_count)
@@ -42,6 +44,8 @@ STORAGE_LOG = logging.getLogger("local_platform.worker_host.storage")
 STORAGE_LOG.setLevel(logging.WARNING)
 MIN_POLLING_SECONDS = 0.1
 QUEUE_API_VERSION = "2021-12-02"
+HEADERS = {"x-ms-version": QUEUE_API_VERSION}
+XML_HEADERS = {**HEADERS, "Content-Type": "application/xml; charset=utf-8"}
 RECEIVE_LIMIT = 32  # Storage's most messages per receive
 VISIBILITY_GRACE_SECONDS = 5.0  # hidden a little past functionTimeout, so an abandoned message is ours to release
 
@@ -56,7 +60,7 @@ class QueueStore:
         self._clients: dict[tuple[str, str], Any] = {}
         self._created: set[tuple[str, str]] = set()
         self._listeners: dict[str, list[Callable[[], None]]] = {}
-        self._receive_urls: dict[tuple[str, str], tuple[str, str]] = {}
+        self._queue_urls: dict[tuple[str, str], tuple[str, str]] = {}
         self._client: urllib3.PoolManager | None = None
         self._lock = threading.Lock()
 
@@ -81,19 +85,21 @@ class QueueStore:
                 )
             return self._clients[key]
 
+    # The host's message calls (receive, put, delete, update) are each one plain REST call on one urllib3 pool: in
+    # Azure they are the Functions host's work in its own process, so here they should cost the worker's process as
+    # little as they can (the SDK's pipeline costs several times as much CPU a call). Queue creation stays on the SDK.
+
     def receive(self, connection: str, queue: str, *, count: int, visibility_timeout: int) -> list[Any]:
-        """Get Messages as one plain REST call: the host polls every queue over and over, and in Azure that is the
-        Functions host's work in its own process, so here it should cost the worker's process as little as it can
-        (the SDK's pipeline costs about three times as much CPU a poll). Empty when the queue does not exist yet."""
+        """Get Messages. Empty when the queue does not exist yet."""
         from azure.storage.queue import QueueMessage as StorageMessage
 
-        url, query = self._receive_url(connection, queue)
-        query += f"&numofmessages={count}&visibilitytimeout={visibility_timeout}"
-        response = self._pool().request("GET", f"{url}/messages?{query}", headers={"x-ms-version": QUEUE_API_VERSION})
+        url, sas = self._queue_url(connection, queue)
+        query = f"{sas}&numofmessages={count}&visibilitytimeout={visibility_timeout}"
+        response = self._pool().request("GET", f"{url}/messages?{query}", headers=HEADERS)
         if response.status == 404:
             return []
         if response.status != 200:
-            raise RuntimeError(f"Get Messages answered HTTP {response.status}")
+            raise _storage_error("Get Messages", response)
         messages = []
         # Azurite's answer on loopback, not untrusted input.
         for item in ET.fromstring(response.data).iter("QueueMessage"):  # noqa: S314
@@ -107,23 +113,50 @@ class QueueStore:
             messages.append(message)
         return messages
 
-    def _receive_url(self, connection: str, queue: str) -> tuple[str, str]:
-        """The queue's URL and a process-permission SAS for it, made once from the connection's account key."""
+    def delete(self, connection: str, queue: str, message: Any) -> None:
+        """Delete Message. :raises ResourceNotFoundError: it is gone already (as the SDK's delete_message did)."""
+        url, sas = self._queue_url(connection, queue)
+        response = self._pool().request("DELETE", _message_url(url, sas, message), headers=HEADERS)
+        if response.status != 204:
+            raise _storage_error("Delete Message", response)
+
+    def release(self, connection: str, queue: str, message: Any, *, visibility_timeout: int) -> None:
+        """Update Message with only a new visibility timeout: no body keeps the content as it is (the SDK sent the
+        content again, to the same end). The answer's new pop receipt is not kept: nothing settles it after this."""
+        url, sas = self._queue_url(connection, queue)
+        target = f"{_message_url(url, sas, message)}&visibilitytimeout={visibility_timeout}"
+        response = self._pool().request("PUT", target, headers=HEADERS)
+        if response.status != 204:
+            raise _storage_error("Update Message", response)
+
+    def _put(self, connection: str, queue: str, content: str) -> None:
+        url, sas = self._queue_url(connection, queue)
+        body = f"<QueueMessage><MessageText>{escape(content)}</MessageText></QueueMessage>".encode()
+        response = self._pool().request("POST", f"{url}/messages?{sas}", body=body, headers=XML_HEADERS)
+        if response.status != 201:
+            raise _storage_error("Put Message", response)
+
+    def _queue_url(self, connection: str, queue: str) -> tuple[str, str]:
+        """The queue's URL and a SAS for the host's message calls (add, update, process), made once per queue from
+        the connection's account key."""
         from azure.storage.queue import QueueSasPermissions, generate_queue_sas
 
         key = (connection, queue)
+        found = self._queue_urls.get(key)
+        if found is not None:
+            return found
         client = self.client(connection, queue)
         with self._lock:
-            if key not in self._receive_urls:
+            if key not in self._queue_urls:
                 sas = generate_queue_sas(
                     client.account_name,
                     queue,
                     client.credential.account_key,
-                    permission=QueueSasPermissions(process=True),
+                    permission=QueueSasPermissions(add=True, update=True, process=True),
                     expiry=dt.datetime.now(dt.UTC) + dt.timedelta(days=7),
                 )
-                self._receive_urls[key] = (client.url.split("?", 1)[0].rstrip("/"), sas)
-            return self._receive_urls[key]
+                self._queue_urls[key] = (client.url.split("?", 1)[0].rstrip("/"), sas)
+            return self._queue_urls[key]
 
     def _pool(self) -> urllib3.PoolManager:
         # urllib3, not httpx: httpx logs every request at INFO, and these are the host's calls, not the app's.
@@ -151,14 +184,13 @@ class QueueStore:
         """Enqueue already encoded `content`, creating the queue on first use as the output binding does."""
         from azure.core.exceptions import ResourceExistsError
 
-        client = self.client(connection, queue)
         if (connection, queue) not in self._created:
             try:
-                client.create_queue()
+                self.client(connection, queue).create_queue()
             except ResourceExistsError:
                 pass
             self._created.add((connection, queue))
-        client.send_message(content)
+        self._put(connection, queue, content)
         for wake in self._listeners.get(queue, []):
             wake()
 
@@ -300,7 +332,7 @@ class QueueListener:
         except Exception as exc:
             self._failed(message, f"output binding failed ({type(exc).__name__})")
             return
-        self._store.client(self._connection, self.queue_name).delete_message(message)
+        self._store.delete(self._connection, self.queue_name, message)
         LOG.info("executed %s (message %s, succeeded)", self.function.name, message.id)
 
     def _failed(self, message: Any, why: str) -> None:
@@ -309,13 +341,29 @@ class QueueListener:
         if message.dequeue_count >= self._options.max_dequeue_count:
             self._to_poison(message)
         else:
-            client = self._store.client(self._connection, self.queue_name)
-            client.update_message(message, visibility_timeout=math.ceil(self._options.visibility_timeout))
+            visibility = math.ceil(self._options.visibility_timeout)
+            self._store.release(self._connection, self.queue_name, message, visibility_timeout=visibility)
 
     def _to_poison(self, message: Any) -> None:
         self._store.send(self._connection, self.poison_queue, message.content)  # the content as it was, unchanged
-        self._store.client(self._connection, self.queue_name).delete_message(message)
+        self._store.delete(self._connection, self.queue_name, message)
         LOG.warning("message %s moved to %s after %d deliveries", message.id, self.poison_queue, message.dequeue_count)
+
+
+def _message_url(url: str, sas: str, message: Any) -> str:
+    # The pop receipt holds + / = and must go URL-encoded.
+    receipt = urllib.parse.quote(message.pop_receipt, safe="")
+    return f"{url}/messages/{urllib.parse.quote(message.id, safe='')}?{sas}&popreceipt={receipt}"
+
+
+def _storage_error(operation: str, response: urllib3.BaseHTTPResponse) -> Exception:
+    """The SDK's exception for a refused call (404: ResourceNotFoundError), naming Storage's error code only: the
+    request's URL carries the SAS."""
+    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+    error = ResourceNotFoundError if response.status == 404 else HttpResponseError
+    code = response.headers.get("x-ms-error-code")
+    return error(f"{operation} answered HTTP {response.status}" + (f" ({code})" if code else ""))
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:

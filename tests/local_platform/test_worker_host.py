@@ -48,8 +48,9 @@ class Probe:
             self.azurite.connection_string, name, connection_verify=str(self.azurite.tls.ca_cert)
         )
 
-    def send(self, body: str, *, suffix: str = "") -> str:
-        """Enqueue `body` on the trigger queue (+ `suffix`) as base64 (host.json's messageEncoding); its id."""
+    def send(self, body: str, *, suffix: str = "", base64_encoded: bool = True) -> str:
+        """Enqueue `body` on the trigger queue (+ `suffix`), as base64 (host.json's messageEncoding) unless told
+        otherwise; its id."""
         from azure.core.exceptions import ResourceExistsError
 
         client = self.client(self.queue + suffix)
@@ -57,12 +58,12 @@ class Probe:
             client.create_queue()
         except ResourceExistsError:
             pass
-        return str(client.send_message(base64.b64encode(body.encode()).decode()).id)
+        return str(client.send_message(base64.b64encode(body.encode()).decode() if base64_encoded else body).id)
 
-    def wait_for_message(self, name: str) -> str:
+    def wait_for_message(self, name: str, *, base64_encoded: bool = True) -> str:
         """The first message that appears on queue `name` (peeked: left in place), decoded."""
         found = wait_until(lambda: _peek(self.client(name)), f"a message on {name}")
-        return base64.b64decode(found).decode()
+        return base64.b64decode(found).decode() if base64_encoded else found
 
     def records(self, **match: object) -> list[dict[str, Any]]:
         if not self.record.exists():
@@ -159,6 +160,16 @@ def test_a_queue_function_returns_its_output_through_return(start_probe: Callabl
     # The probe logs nothing: the host's own storage calls (the SDK logs each at INFO) never pass through the
     # worker's root handler, which in Azure sees only what runs in the worker process.
     assert [line for line in probe.log().splitlines() if line.startswith("worker: ")] == []
+
+
+def test_unencoded_message_text_with_xml_characters_passes_through_the_host_unchanged(
+    start_probe: Callable[..., Probe],
+) -> None:
+    # The host's own Get and Put Message calls carry the text inside XML: it must come out as it went in.
+    probe = start_probe(AzureFunctionsJobHost__extensions__queues__messageEncoding="none")
+    text = """<a href="x">&amp; ' ]]> é</a>"""
+    probe.send(text, suffix="-relay", base64_encoded=False)
+    assert probe.wait_for_message(f"{probe.queue}-done", base64_encoded=False) == f"relayed:{text}"
 
 
 def test_a_failing_message_is_retried_after_visibility_timeout_then_poisoned(
