@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
+import json
+import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
-import httpx
 import pytest
 from PIL import Image, ImageDraw
 
@@ -28,9 +32,11 @@ from imgix_worker.metadata_rendition import (
 )
 from imgix_worker.recipes import apply_recipe
 from imgix_worker.redaction import Secret
-from imgix_worker.transport import Deadline
+from imgix_worker.transport import Deadline, http_client
 from imgix_worker.xmp import RDF_NAMESPACE, serialize_xmp
+from local_platform.adobe_services import LocalHttpsServer
 from local_platform.renderer import faces
+from local_platform.tls import ensure_tls
 
 from .conftest import JobRunner, image_bytes
 
@@ -287,66 +293,116 @@ def test_metadata_rendition_failures_use_contract_reasons(runner: JobRunner) -> 
     assert event["errorReason"] == "RenditionInstructionsError" and "colors" in str(event["errorMessage"])
 
 
-def mock_imgix(answer: Callable[[httpx.Request], httpx.Response]) -> tuple[httpx.Client, ImgixUrls]:
-    urls = ImgixUrls("demo.imgix.net", secure_token=Secret("fake-token-for-tests"), base_url="https://demo.imgix.net")
-    return httpx.Client(transport=httpx.MockTransport(answer)), urls
+@dataclasses.dataclass(frozen=True)
+class Reply:
+    """What the local imgix answers one request with."""
+
+    status: int
+    body: bytes = b""
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
-def test_render_metadata_asks_imgix_two_signed_questions() -> None:
-    asked: list[dict[str, str]] = []
+def json_reply(data: object) -> Reply:
+    return Reply(200, json.dumps(data).encode(), {"Content-Type": "application/json"})
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        params = dict(request.url.params)
-        asked.append(params)
-        return httpx.Response(200, json=IMGIX_JSON if params.get("fm") == "json" else PALETTE_JSON)
 
-    http, urls = mock_imgix(answer)
-    rendition = render_metadata(
-        http,
-        urls,
-        "job/source.jpg",
-        {"fmt": "xml", "faces": "1", "colors": "3"},
-        deadline=Deadline.after(30),
-        timeout=5,
-    )
-    assert [{k: v for k, v in p.items() if k != "s"} for p in asked] == [
+Answer = Callable[[str, dict[str, str]], Reply]  # (path, query params) -> reply
+
+
+@pytest.fixture
+def local_imgix() -> Iterator[Callable[[Answer], ImgixUrls]]:
+    """Start an HTTPS imgix on 127.0.0.1 that answers every GET through `answer`; give the URLs that reach it."""
+    started: list[tuple[LocalHttpsServer, threading.Thread]] = []
+
+    def start(answer: Answer) -> ImgixUrls:
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as imgix
+
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                reply = answer(url.path, dict(parse_qsl(url.query, keep_blank_values=True)))
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(reply.body)
+                except OSError:  # the client stops reading an oversized answer and hangs up
+                    self.close_connection = True
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = LocalHttpsServer(Handler, ensure_tls())
+        started.append((server, server.serve_in_background("local-imgix")))
+        # server.url is https://localhost:<port> (the local certificate names localhost only); it listens on 127.0.0.1.
+        return ImgixUrls("demo.imgix.net", secure_token=Secret("fake-token-for-tests"), base_url=server.url)
+
+    yield start
+    for server, thread in started:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+def test_render_metadata_asks_imgix_two_signed_questions(local_imgix: Callable[[Answer], ImgixUrls]) -> None:
+    asked: list[tuple[str, dict[str, str]]] = []
+
+    def answer(path: str, params: dict[str, str]) -> Reply:
+        asked.append((path, params))
+        return json_reply(IMGIX_JSON if params.get("fm") == "json" else PALETTE_JSON)
+
+    urls = local_imgix(answer)
+    with http_client(timeout=5, ca_bundle=str(ensure_tls().ca_cert)) as http:
+        rendition = render_metadata(
+            http,
+            urls,
+            "job/source.jpg",
+            {"fmt": "xml", "faces": "1", "colors": "3"},
+            deadline=Deadline.after(30),
+            timeout=5,
+        )
+    assert [path for path, _ in asked] == ["/job/source.jpg"] * 2
+    assert [{k: v for k, v in p.items() if k != "s"} for _, p in asked] == [
         {"fm": "json", "faces": "1"},
         {"palette": "json", "colors": "3"},
     ]
-    assert all(p["s"] for p in asked)  # signed like every imgix request
+    assert all(p["s"] for _, p in asked)  # signed like every imgix request
     found = values(description(rendition.file.read()))
     assert found["faceCount"] == "2" and found["colors"] == ["#fa9e5a", "#48abe6"]
 
 
 @pytest.mark.parametrize(
-    ("response", "reason", "message"),
+    ("reply", "reason", "message"),
     [
-        (httpx.Response(200, content=b"<html>no</html>"), "GenericError", "not a JSON object"),
-        (httpx.Response(200, json=[1, 2]), "GenericError", "not a JSON object"),
-        (httpx.Response(200, content=b"{" + b" " * MAX_JSON_BYTES + b"}"), "GenericError", "larger than"),
-        (httpx.Response(421, text="corrupt"), "SourceCorrupt", "421"),
-        (httpx.Response(400, text="bad colors"), "RenditionInstructionsError", "bad colors"),
+        (Reply(200, b"<html>no</html>", {"Content-Type": "text/html"}), "GenericError", "not a JSON object"),
+        (json_reply([1, 2]), "GenericError", "not a JSON object"),
+        (Reply(200, b"{" + b" " * MAX_JSON_BYTES + b"}"), "GenericError", "larger than"),
+        (Reply(421, b"corrupt", {"Content-Type": "text/plain"}), "SourceCorrupt", "421"),
+        (Reply(400, b"bad colors", {"Content-Type": "text/plain"}), "RenditionInstructionsError", "bad colors"),
     ],
 )
 def test_render_metadata_turns_bad_answers_into_contract_errors(
-    response: httpx.Response, reason: str, message: str
+    local_imgix: Callable[[Answer], ImgixUrls], reply: Reply, reason: str, message: str
 ) -> None:
-    http, urls = mock_imgix(lambda request: response)
-    with pytest.raises(RenditionError) as caught:
+    urls = local_imgix(lambda path, params: reply)
+    with http_client(timeout=5, ca_bundle=str(ensure_tls().ca_cert)) as http, pytest.raises(RenditionError) as caught:
         render_metadata(http, urls, "job/source.jpg", {"fmt": "xml"}, deadline=Deadline.after(30), timeout=5)
     assert caught.value.reason == reason and message in caught.value.message
     assert "fake-token-for-tests" not in caught.value.message and "s=" not in caught.value.message
 
 
-def test_render_metadata_retries_transient_imgix_answers() -> None:
+def test_render_metadata_retries_transient_imgix_answers(local_imgix: Callable[[Answer], ImgixUrls]) -> None:
     calls: list[str] = []
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        calls.append("fm=json" if "fm" in request.url.params else "palette=json")
+    def answer(path: str, params: dict[str, str]) -> Reply:
+        calls.append("fm=json" if "fm" in params else "palette=json")
         if len(calls) == 1:
-            return httpx.Response(503, headers={"retry-after": "0"})
-        return httpx.Response(200, json=IMGIX_JSON if request.url.params.get("fm") else PALETTE_JSON)
+            return Reply(503, headers={"Retry-After": "0"})
+        return json_reply(IMGIX_JSON if params.get("fm") else PALETTE_JSON)
 
-    http, urls = mock_imgix(answer)
-    rendition = render_metadata(http, urls, "job/s.jpg", {"fmt": "xml"}, deadline=Deadline.after(30), timeout=5)
+    urls = local_imgix(answer)
+    with http_client(timeout=5, ca_bundle=str(ensure_tls().ca_cert)) as http:
+        rendition = render_metadata(http, urls, "job/s.jpg", {"fmt": "xml"}, deadline=Deadline.after(30), timeout=5)
     assert calls == ["fm=json", "fm=json", "palette=json"] and rendition.size > 0
