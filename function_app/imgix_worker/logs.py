@@ -8,7 +8,8 @@ Under Azure, the Functions Python worker sets the *root* logger to INFO and forw
 to Application Insights. httpx logs each request's full URL at INFO (the source SAS, write SAS of the targets,
 signed imgix URLs); azure-core's and urllib3's loggers print URLs too. So importing this module (every worker module
 does, before any client exists) calls `protect()`: those libraries are quieted to WARNING and every record of every
-logger is redacted when it is made, whichever handler later receives it.
+logger is redacted when it is made, whichever handler later receives it. The worker's own lines are redacted once,
+in `log()`, and marked so that the record factory does not redact them a second time.
 """
 
 from __future__ import annotations
@@ -31,15 +32,28 @@ LIBRARY_LOGGERS = ("httpx", "httpcore", "azure.core.pipeline.policies.http_loggi
 _protected = False
 _protect_lock = threading.Lock()
 
+# The JSON encoder `log()` uses: `json.dumps` with these options would build an identical one on every call.
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
+_clock: tuple[int, str] = (-1, "")  # (second, its "ts" text): many lines share a second
+
+
+class _Redacted(str):
+    """A message `log()` has already redacted as a whole. Private: a library cannot make one without importing it,
+    and any str operation on it (concatenation, formatting) returns a plain str, which the factory redacts."""
+
+    __slots__ = ()
+
 
 def _redacting_factory(base: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
     def make(*args: object, **kwargs: object) -> logging.LogRecord:
         record = base(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except Exception:  # a library's bad format string: keep what it gave, redacted
-            message = f"{record.msg} {record.args}"
-        record.msg, record.args = redact(message), None
+        # `log()`'s own line, redacted there as a whole; exactly the marker type and no args, so nothing was added.
+        if type(record.msg) is not _Redacted or record.args:
+            try:
+                message = record.getMessage()
+            except Exception:  # a library's bad format string: keep what it gave, redacted
+                message = f"{record.msg} {record.args}"
+            record.msg, record.args = redact(message), None
         if record.exc_info and not record.exc_text:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         if record.stack_info:
@@ -72,15 +86,17 @@ def protect() -> None:
 
 def log(message: str, *, level: int = logging.INFO, **fields: object) -> None:
     """Log `message` with structured `fields` (request_id, job_id, rendition, ...) as one redacted JSON line."""
+    global _clock
     if not LOGGER.isEnabledFor(level):
         return
-    payload: dict[str, object] = {
-        "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "level": logging.getLevelName(level).lower(),
-        "msg": message,
-    }
+    second, ts = _clock  # one read of the pair: another thread may replace it meanwhile
+    now = int(time.time())
+    if now != second:
+        ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+        _clock = (now, ts)
+    payload: dict[str, object] = {"ts": ts, "level": logging.getLevelName(level).lower(), "msg": message}
     payload.update((k, v) for k, v in fields.items() if v is not None)
-    LOGGER.log(level, redact(json.dumps(payload, default=str, ensure_ascii=False)))
+    LOGGER.log(level, _Redacted(redact(_ENCODER.encode(payload))))
 
 
 protect()

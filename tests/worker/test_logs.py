@@ -20,7 +20,7 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from imgix_worker import logs
+from imgix_worker import logs, redaction
 from imgix_worker.logs import LIBRARY_LOGGERS, log
 from local_platform.adobe_services import AdobeServices
 from local_platform.azurite import Azurite
@@ -73,6 +73,62 @@ def test_a_library_record_is_redacted_whichever_logger_makes_it(
     assert "sig=**********" in warning.getMessage() and "Bearer **********" in warning.getMessage()
     assert "c2VjcmV0" not in record_text(warning) + record_text(error)
     assert error.exc_text is not None and "ValueError: bad answer from" in error.exc_text
+
+
+class _OwnStr(str):
+    """A str subclass some library made: not the worker's marker, so its records are redacted."""
+
+
+class _MarkerSubclass(logs._Redacted):
+    """Not exactly the marker type either."""
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("some.other.library", f"GET {SAS} (Authorization: Bearer abc.def-ghi)"),
+        ("imgix_worker", f"GET {SAS} (Authorization: Bearer abc.def-ghi)"),  # the worker's logger, not via log()
+        ("some.other.library", _OwnStr(f"GET {SAS} (Authorization: Bearer abc.def-ghi)")),
+        ("some.other.library", _MarkerSubclass(f"GET {SAS} (Authorization: Bearer abc.def-ghi)")),
+        ("imgix_worker", logs._Redacted("GET %s (Authorization: Bearer abc.def-ghi)")),  # the marker, with args
+    ],
+    ids=["plain", "worker-logger", "str-subclass", "marker-subclass", "marker-with-args"],
+)
+def test_a_record_log_did_not_make_is_redacted(name: str, message: str, worker_logs: pytest.LogCaptureFixture) -> None:
+    args = (SAS,) if type(message) is logs._Redacted else ()
+    logging.getLogger(name).warning(message, *args)
+    (record,) = [r for r in worker_logs.records if r.name == name]
+    assert record.getMessage() == "GET " + SAS.split("sig=")[0] + "sig=********** (Authorization: Bearer **********)"
+
+
+def test_a_log_line_is_redacted_once_and_comes_out_as_redacted(
+    worker_logs: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+
+    def counting(text: object) -> str:
+        calls.append(str(text))
+        return redaction.redact(text)
+
+    monkeypatch.setattr(logs, "redact", counting)  # the name both log() and the record factory call
+    log("source staged", level=logging.WARNING, job_id="j1", source=SAS, absent=None)
+    assert len(calls) == 1
+    logging.getLogger("some.other.library").warning("GET %s", SAS)  # the factory's redaction counts too
+    assert len(calls) == 2
+    log("event sent", job_id="j1")
+    assert len(calls) == 3
+
+    first, _, second = worker_logs.records
+    message = first.getMessage()
+    assert type(message) is str and message == calls[0].replace("c2VjcmV0LXNpZ25hdHVyZQ%3D%3D", "**********")
+    assert json.loads(message) == {
+        "ts": json.loads(message)["ts"],
+        "level": "warning",
+        "msg": "source staged",
+        "job_id": "j1",
+        "source": SAS.split("sig=")[0] + "sig=**********",
+    }
+    assert json.loads(second.getMessage())["msg"] == "event sent"
 
 
 @pytest.mark.parametrize("name", LIBRARY_LOGGERS)
