@@ -1,4 +1,4 @@
-"""The blob calls every job makes, as plain signed REST calls through the worker's one httpx client.
+"""The blob calls every job makes, as plain signed REST calls through the worker's one HTTP client.
 
 Per job the worker copies the source (and polls a large one's copy), writes a report marker per event and deletes
 the staged source. Through the Storage SDK each of these costs about twice the CPU of the same call made directly
@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import httpx
-
 from .errors import GenericError, TransientError
+from .pooled_http import HttpClient, Response
 from .redaction import Secret
 from .transport import status_error, translate_errors
 
@@ -96,7 +95,7 @@ class _Authorization:
 class BlobCalls:
     """Copy, read, write empty and delete blobs of one container with plain REST calls."""
 
-    def __init__(self, container: ContainerClient, http: httpx.Client) -> None:
+    def __init__(self, container: ContainerClient, http: HttpClient) -> None:
         self._base = container.url.split("?", 1)[0].rstrip("/")
         self._http = http
         self._auth = _Authorization(container)
@@ -110,17 +109,15 @@ class BlobCalls:
         timeout: float,
         headers: dict[str, str] | None = None,
         query: str = "",
-    ) -> httpx.Response:
+    ) -> Response:
         sent = {"x-ms-version": API_VERSION, "x-ms-date": email.utils.formatdate(usegmt=True), **(headers or {})}
         query = "&".join(q for q in (query, self._auth.apply(sent)) if q)
         url = f"{self._base}/{quote(name)}" + (f"?{query}" if query else "")
         with translate_errors(what):
-            response = self._http.request(method, url, headers=sent, timeout=timeout)
-            response.read()
-        return response
+            return self._http.request(method, url, headers=sent, timeout=timeout)
 
     @staticmethod
-    def _refused(response: httpx.Response, what: str) -> Exception:
+    def _refused(response: Response, what: str) -> Exception:
         """The error for a non-2xx answer: transient for 429/5xx, else final."""
         status = response.status_code
         transient = status_error(status, what, retry_after=response.headers.get("retry-after"))

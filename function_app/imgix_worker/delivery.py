@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from typing import IO
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
-
 from .errors import GenericError, RenditionTooLarge
+from .pooled_http import HttpClient
 from .rendering import Rendition
 from .transport import Deadline, retry, status_error, translate_errors
 
@@ -75,7 +74,7 @@ def _body(file: IO[bytes], offset: int, length: int) -> Iterator[bytes]:
         yield chunk
 
 
-def _put(http: httpx.Client, part: Part, rendition: Rendition, timeout: float) -> None:
+def _put(http: HttpClient, part: Part, rendition: Rendition, timeout: float) -> None:
     headers = {"Content-Length": str(part.length), "Content-Type": rendition.mimetype}
     if not _is_block_url(part.url):
         headers["x-ms-blob-type"] = "BlockBlob"
@@ -97,7 +96,7 @@ def _put(http: httpx.Client, part: Part, rendition: Rendition, timeout: float) -
 
 
 def deliver(
-    http: httpx.Client,
+    http: HttpClient,
     rendition: Rendition,
     target: object,
     *,

@@ -16,11 +16,10 @@ import random
 import time
 from datetime import UTC, datetime
 
-import httpx
-
 from .errors import RenditionError, RenditionTooLarge
 from .jobs import Job
 from .logs import log
+from .pooled_http import HTTP_ERRORS, HttpClient
 from .redaction import redact, strip_query
 from .transport import Deadline, call_timeout
 
@@ -80,7 +79,7 @@ class EventSender:
     """Posts events to the ingress URL, retrying 5xx/204/network errors within `budget_seconds` (and the job's
     deadline, when given)."""
 
-    def __init__(self, http: httpx.Client, url: str, *, budget_seconds: float = 60.0, base_delay: float = 0.1) -> None:
+    def __init__(self, http: HttpClient, url: str, *, budget_seconds: float = 60.0, base_delay: float = 0.1) -> None:
         self._http = http
         self._url = url
         self._budget = budget_seconds
@@ -98,6 +97,7 @@ class EventSender:
             "event_code": "asset_compute",
             "event": base64.b64encode(json.dumps(event, separators=(",", ":")).encode("utf-8")).decode("ascii"),
         }
+        payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
         headers = {
             "Content-Type": "application/json",
             "x-ims-org-id": job.org_id,
@@ -108,16 +108,16 @@ class EventSender:
         give_up = Deadline.after(self._budget)
         if deadline is not None:
             give_up = Deadline(min(give_up.at, deadline.at))
-        longest = self._http.timeout.read or 60.0
+        longest = self._http.timeout
         attempt = 0
         while True:
             attempt += 1
             # Each attempt ends by the give-up time too (at least 1 s, so that an expired job can still report).
             timeout = call_timeout(give_up, longest, at_least=LAST_ATTEMPT_SECONDS)
             try:
-                response = self._http.post(self._url, json=body, headers=headers, timeout=timeout)
+                response = self._http.post(self._url, content=payload, headers=headers, timeout=timeout)
                 status: int | str = response.status_code
-            except httpx.HTTPError as exc:
+            except HTTP_ERRORS as exc:
                 status = type(exc).__name__
             if status in (200, 201, 202):
                 log("event sent", type=event["type"], reason=event.get("errorReason"), attempt=attempt, **fields)

@@ -143,7 +143,7 @@ class HostLimits:
         return self.concurrent_messages * QUEUE_TRIGGERS + HTTP_THREADS
 
     def http_connections(self, render_concurrency: int) -> int:
-        """Connections the shared HTTP pool needs so that no request waits for one (a `PoolTimeout`): the `jobs`
+        """Connections the shared HTTP pool keeps alive per host so that none is opened afresh under load: the `jobs`
         batch's renditions and job threads, the `jobs-poison` batch (the host runs it concurrently, with the same
         queue settings), and the intake."""
         jobs = self.concurrent_messages * (render_concurrency * STREAMS_PER_RENDITION + JOB_THREAD_CONNECTIONS)

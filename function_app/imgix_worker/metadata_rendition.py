@@ -26,13 +26,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from .colour_names import colour_name
 from .contract_fields import refuse_unhonourable
 from .errors import GenericError, RenditionInstructionsError, RenditionTooLarge
 from .imgix_params import ALIASES, PARAMETERS
 from .imgix_urls import ImgixUrls
+from .pooled_http import HttpClient
 from .redaction import Secret
 from .rendering import Rendition, fetch_rendition_retried
 from .transport import Deadline
@@ -257,7 +256,7 @@ def metadata_document(properties: Mapping[str, XmpValue]) -> MetadataRendition:
 
 
 def _fetch_json(
-    http: httpx.Client,
+    http: HttpClient,
     url: Secret,
     *,
     what: str,
@@ -284,7 +283,7 @@ def _fetch_json(
 
 
 def render_metadata(
-    http: httpx.Client,
+    http: HttpClient,
     urls: ImgixUrls,
     blob_name: str,
     rendition: Mapping[str, object],

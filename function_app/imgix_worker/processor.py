@@ -16,8 +16,6 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-import httpx
-
 from .contract_fields import check_dimension_cap, data_uri, embed_limit, non_image_type, sent_as
 from .delivery import deliver
 from .errors import EventsUndelivered, GenericError, RenditionError
@@ -30,6 +28,7 @@ from .ledger import EventLedger
 from .logs import log
 from .metadata_rendition import is_metadata_rendition, render_metadata
 from .param_policy import ParamPolicy
+from .pooled_http import HttpClient
 from .rendering import fetch_rendition_retried
 from .staging import StagedSource, Stager
 from .transport import Deadline, call_timeout
@@ -179,7 +178,7 @@ class Processor:
         stager: Stager,
         ledger: EventLedger,
         urls: ImgixUrls,
-        http: httpx.Client,
+        http: HttpClient,
         events: EventSender,
         concurrency: int,
         deadline_seconds: float,

@@ -14,8 +14,6 @@ import tempfile
 from dataclasses import dataclass
 from typing import IO
 
-import httpx
-
 from .errors import (
     GenericError,
     RenditionError,
@@ -25,6 +23,7 @@ from .errors import (
     SourceFormatUnsupported,
     SourceUnsupported,
 )
+from .pooled_http import HttpClient, Response
 from .redaction import Secret
 from .sniff import HEAD_BYTES, dimensions, mime_type
 from .transport import Deadline, call_timeout, retry, status_error, translate_errors
@@ -65,7 +64,7 @@ class Rendition:
         self.file.close()
 
 
-def fetch_rendition(http: httpx.Client, url: Secret, *, max_bytes: int, timeout: float) -> Rendition:
+def fetch_rendition(http: HttpClient, url: Secret, *, max_bytes: int, timeout: float) -> Rendition:
     """GET the signed imgix URL and spool the body.
 
     :raises TransientError: 429/5xx or a network failure (the caller retries).
@@ -111,7 +110,7 @@ def fetch_rendition(http: httpx.Client, url: Secret, *, max_bytes: int, timeout:
 
 
 def fetch_rendition_retried(
-    http: httpx.Client,
+    http: HttpClient,
     url: Secret,
     *,
     max_bytes: int,
@@ -129,7 +128,7 @@ def fetch_rendition_retried(
     )
 
 
-def _check_status(response: httpx.Response) -> None:
+def _check_status(response: Response) -> None:
     status = response.status_code
     if status == 200:
         return

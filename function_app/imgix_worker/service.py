@@ -31,7 +31,7 @@ from .staging import Stager
 from .transport import http_client
 
 if TYPE_CHECKING:
-    import httpx
+    from .pooled_http import HttpClient
 
 __all__ = ["JOBS_QUEUE", "POISON_QUEUE", "Worker", "get_worker"]
 
@@ -53,8 +53,8 @@ class Worker:
         http = http_client(
             timeout=settings.http_timeout_seconds,
             ca_bundle=settings.tls_ca_bundle,
-            # Every job the host runs at once streams RENDER_CONCURRENCY renditions: too small a pool would turn
-            # load into PoolTimeouts, reported as spurious timeouts.
+            # Every job the host runs at once streams RENDER_CONCURRENCY renditions: too small a pool would close
+            # connections after use under load and pay a TLS handshake for each new one.
             max_connections=settings.host_limits.http_connections(settings.render_concurrency),
         )
         container = _source_container(settings)
@@ -148,7 +148,7 @@ def _source_container(settings: Settings):  # type: ignore[no-untyped-def]
     return service.get_container_client(settings.imgix_source_container)
 
 
-def _replay_guard(settings: Settings, http: httpx.Client) -> SharedReplayGuard | None:
+def _replay_guard(settings: Settings, http: HttpClient) -> SharedReplayGuard | None:
     """The relay's replay markers in the host's storage; None when calls are not signed (a local run's choice)."""
     if settings.relay_hmac_key is None or settings.host_storage is None:
         return None

@@ -25,12 +25,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
-import httpx
-
 from .blob_calls import UNCOPYABLE, BlobCalls, RangeRead
 from .errors import GenericError, SourceCorrupt, SourceUnsupported, TransientError
 from .jobs import Job
 from .logs import log
+from .pooled_http import HttpClient, Response
 from .sniff import HEAD_BYTES, extension_for
 from .source_checks import ReadAt, check_source, declared_type
 from .source_headers import reveal
@@ -69,7 +68,7 @@ class Stager:
         self,
         container: ContainerClient,
         calls: BlobCalls,
-        http: httpx.Client,
+        http: HttpClient,
         *,
         prefix: str,
         allowed_types: tuple[str, ...],
@@ -87,7 +86,7 @@ class Stager:
         self._sync_copy_max_bytes = sync_copy_max_bytes
         # Each call waits at most this, and never past the deadline (`call_timeout`): the host's shutdown reserve
         # is shorter than one HTTP timeout.
-        self._http_timeout = http.timeout.read or 60.0
+        self._http_timeout = http.timeout
 
     def blob_name(self, job: Job) -> str:
         """`<prefix>/<jobId>/source<.ext>`: one name per job, whatever the attempt."""
@@ -300,7 +299,7 @@ class Stager:
             time.sleep(self._copy_poll_seconds)  # Azure copies on its side; we poll its status
 
 
-def _check_source_answer(response: httpx.Response, *, ok: tuple[int, ...]) -> None:
+def _check_source_answer(response: Response, *, ok: tuple[int, ...]) -> None:
     """:raises TransientError: the source answered 429/5xx. :raises GenericError: any other status not in `ok`."""
     status = response.status_code
     transient = status_error(status, "the source", retry_after=response.headers.get("retry-after"))
@@ -318,7 +317,7 @@ class _Probe:
     etag: str | None
 
 
-def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+def _read_at_most(response: Response, limit: int) -> bytes:
     data = bytearray()
     for chunk in response.iter_bytes():
         data += chunk

@@ -14,10 +14,9 @@ import base64
 import logging
 from typing import TYPE_CHECKING
 
-import httpx
-
 from .errors import GenericError, SourceCorrupt, SourceUnsupported
 from .logs import log
+from .pooled_http import HttpClient
 from .transport import Deadline, call_timeout, sdk_timeouts, status_error, storage_limits, translate_errors
 
 if TYPE_CHECKING:
@@ -35,7 +34,7 @@ def _block_id(index: int) -> str:
 
 
 def stream_copy(
-    http: httpx.Client,
+    http: HttpClient,
     blob: BlobClient,
     *,
     url: str,
@@ -73,7 +72,7 @@ def stream_copy(
                 raise transient
             if resp.status_code != 200:
                 raise GenericError(f"the source could not be read: HTTP {resp.status_code}")
-            # Chunks as they arrive (no chunk size: httpx would wait for it to fill), so that a trickling source
+            # Chunks as they arrive (no chunk size: a read would wait for it to fill), so that a trickling source
             # meets the deadline check soon after the deadline.
             for chunk in resp.iter_bytes():
                 if deadline.expired:

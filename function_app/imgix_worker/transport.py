@@ -1,5 +1,5 @@
-"""HTTP plumbing shared by the steps: the httpx client, the per-job deadline, retries, and the one boundary where
-foreign exceptions (httpx, azure-core) become the worker's own.
+"""HTTP plumbing shared by the steps: the HTTP client, the per-job deadline, retries, and the one boundary where
+foreign exceptions (urllib3, azure-core) become the worker's own.
 
 Retries: exponential backoff with full jitter, honouring `Retry-After`, for `TransientError` only, and never past the
 job's deadline (then the last error becomes a `GenericError`).
@@ -16,10 +16,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
-import httpx
+from urllib3.exceptions import LocationValueError
+from urllib3.exceptions import TimeoutError as HttpTimeout
 
 from .errors import GenericError, RenditionError, TransientError, WorkerError
 from .logs import log
+from .pooled_http import HTTP_ERRORS, HttpClient
 
 __all__ = [
     "Deadline",
@@ -46,15 +48,10 @@ def ssl_context(ca_bundle: str = "") -> ssl.SSLContext:
     return ctx
 
 
-def http_client(*, timeout: float, ca_bundle: str = "", max_connections: int = 32) -> httpx.Client:
-    """The worker's HTTP client: TLS verified, no redirects followed (a redirect could lead anywhere)."""
-    return httpx.Client(
-        verify=ssl_context(ca_bundle),
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-        follow_redirects=False,
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-        trust_env=False,
-    )
+def http_client(*, timeout: float, ca_bundle: str = "", max_connections: int = 32) -> HttpClient:
+    """The worker's HTTP client: TLS verified, no redirects followed (a redirect could lead anywhere), at most
+    `max_connections` kept alive per host."""
+    return HttpClient(timeout=timeout, ssl_context=ssl_context(ca_bundle), max_connections=max_connections)
 
 
 @dataclass(frozen=True)
@@ -121,14 +118,16 @@ def status_error(status: int, what: str, *, retry_after: str | None = None) -> T
 
 @contextmanager
 def translate_errors(what: str) -> Iterator[None]:
-    """Turn httpx and azure-core exceptions raised inside into the worker's errors (chained with `from`)."""
+    """Turn urllib3 and azure-core exceptions raised inside into the worker's errors (chained with `from`)."""
     try:
         yield
     except WorkerError:
         raise
-    except httpx.TimeoutException as exc:
+    except HttpTimeout as exc:
         raise TransientError(f"{what} timed out") from exc
-    except httpx.TransportError as exc:
+    except LocationValueError as exc:  # a URL it cannot request: asking again would not help
+        raise GenericError(f"{what} failed: the URL is not usable") from exc
+    except HTTP_ERRORS as exc:
         raise TransientError(f"{what} failed: {type(exc).__name__}") from exc
     except Exception as exc:
         from azure.core.exceptions import AzureError, HttpResponseError

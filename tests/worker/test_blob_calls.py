@@ -7,9 +7,8 @@ import time
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-import httpx
-
 from imgix_worker.blob_calls import RENEW_BEFORE_SECONDS, STORAGE_SCOPE, BlobCalls
+from imgix_worker.transport import http_client
 
 
 @dataclass
@@ -33,7 +32,7 @@ def container(credential: object) -> SimpleNamespace:
 
 def test_a_managed_identity_token_is_fetched_once_and_sent_as_bearer() -> None:
     credential = TokenCredential(lifetime=3600)
-    auth = BlobCalls(container(credential), httpx.Client())._auth  # type: ignore[arg-type]
+    auth = BlobCalls(container(credential), http_client(timeout=10))._auth  # type: ignore[arg-type]
     first: dict[str, str] = {}
     second: dict[str, str] = {}
     assert auth.apply(first) == "" and auth.apply(second) == ""  # no SAS in the URL
@@ -43,7 +42,7 @@ def test_a_managed_identity_token_is_fetched_once_and_sent_as_bearer() -> None:
 
 def test_a_token_close_to_expiry_is_renewed_before_use() -> None:
     credential = TokenCredential(lifetime=RENEW_BEFORE_SECONDS - 1)
-    auth = BlobCalls(container(credential), httpx.Client())._auth  # type: ignore[arg-type]
+    auth = BlobCalls(container(credential), http_client(timeout=10))._auth  # type: ignore[arg-type]
     headers: dict[str, str] = {}
     auth.apply(headers)
     auth.apply(headers)
@@ -52,7 +51,7 @@ def test_a_token_close_to_expiry_is_renewed_before_use() -> None:
 
 def test_an_account_key_gives_a_container_sas_not_a_header() -> None:
     key = SimpleNamespace(account_name="acct", account_key="a2V5a2V5a2V5a2V5")
-    auth = BlobCalls(container(key), httpx.Client())._auth  # type: ignore[arg-type]
+    auth = BlobCalls(container(key), http_client(timeout=10))._auth  # type: ignore[arg-type]
     headers: dict[str, str] = {}
     query = auth.apply(headers)
     assert "Authorization" not in headers

@@ -9,11 +9,11 @@ import io
 from collections.abc import Iterator
 from urllib.parse import quote
 
-import httpx
 import pytest
 
 from imgix_worker.delivery import PREFERRED_PART_SIZE, deliver, plan_parts
 from imgix_worker.errors import GenericError, RenditionTooLarge
+from imgix_worker.pooled_http import HttpClient
 from imgix_worker.rendering import Rendition
 from imgix_worker.transport import Deadline, http_client
 from local_platform.azurite import ACCOUNT, ACCOUNT_KEY, Azurite
@@ -81,12 +81,12 @@ def sas_url(container: object, blob: str) -> str:
 
 
 @pytest.fixture
-def http(azurite: Azurite) -> Iterator[httpx.Client]:
+def http(azurite: Azurite) -> Iterator[HttpClient]:
     with http_client(timeout=30, ca_bundle=str(azurite.tls.ca_cert)) as client:
         yield client
 
 
-def test_single_put_lands_as_a_block_blob(container: object, http: httpx.Client) -> None:
+def test_single_put_lands_as_a_block_blob(container: object, http: HttpClient) -> None:
     data = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 100
     puts = deliver(http, spool(data), sas_url(container, "single.png"), deadline=Deadline.after(30), timeout=10)
     assert puts == 1
@@ -95,7 +95,7 @@ def test_single_put_lands_as_a_block_blob(container: object, http: httpx.Client)
     assert blob.get_blob_properties().content_settings.content_type == "image/png"
 
 
-def test_multipart_uploads_blocks_that_the_client_commits(container: object, http: httpx.Client) -> None:
+def test_multipart_uploads_blocks_that_the_client_commits(container: object, http: HttpClient) -> None:
     data = bytes(range(256)) * 40  # 10240 bytes over 3 URLs of at most 4000 bytes: parts of 4000, 4000, 2240
     base = sas_url(container, "parts.bin")
     raw_ids = [f"{i:06d}" for i in range(3)]  # the SDK base64-encodes block ids on the wire; AEM's URLs carry them so
@@ -109,7 +109,7 @@ def test_multipart_uploads_blocks_that_the_client_commits(container: object, htt
     assert blob.download_blob().readall() == data
 
 
-def test_an_expired_target_is_a_generic_error(container: object, http: httpx.Client) -> None:
+def test_an_expired_target_is_a_generic_error(container: object, http: HttpClient) -> None:
     url = sas_url(container, "x.png").replace("sig=", "sig=broken")
     with pytest.raises(GenericError, match="HTTP 403"):
         deliver(http, spool(b"abc"), url, deadline=Deadline.after(30), timeout=10)

@@ -77,8 +77,8 @@ def test_the_worker_pool_is_sized_from_the_host(worker_env: dict[str, str]) -> N
     from .conftest import build_worker
 
     worker = build_worker(worker_env | {"RENDER_CONCURRENCY": "3"})
-    pool = worker.processor._http._transport._pool  # type: ignore[attr-defined]
-    assert pool._max_connections == HostLimits.load({}).http_connections(3)
+    pools = worker.processor._http._pools  # type: ignore[attr-defined]
+    assert pools.connection_pool_kw["maxsize"] == HostLimits.load({}).http_connections(3)
 
 
 def test_worker_traces_are_never_sampled_out() -> None:
