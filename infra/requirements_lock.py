@@ -3,7 +3,7 @@
 `function_app/requirements.in` holds the function's direct dependencies as ranges; `requirements.txt` beside it is
 what Flex Consumption's remote build installs, so it pins every package, transitive ones included, with `==` to
 the exact versions the tests ran with (the installed ones, markers evaluated for this interpreter: Linux,
-Python 3.11, as on Flex). A deploy then cannot pick up an untested PyJWT or httpx. `--check` only compares.
+Python 3.11, as on Flex). A deploy then cannot pick up an untested PyJWT or urllib3. `--check` only compares.
 """
 
 from __future__ import annotations
