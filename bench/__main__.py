@@ -21,12 +21,12 @@ from bench import WORK_DIR
 from bench.inputs import INPUTS, ensure
 from bench.report import load, ratio_table, write_all
 
-# Repeats per source (the 200 MB runs dominate the time); jobs in the throughput run; jobs of each profile run
-# (>= 100 in a full run: a job's CPU is below /proc's tick, so it is a total divided); cold imports.
-FULL = {"repeats": {"1MB": 5, "20MB": 3, "200MB": 3}, "jobs": 200, "profile_jobs": 120, "large_profile_jobs": 16,
-        "imports": 7}  # fmt: skip
-QUICK = {"repeats": {"1MB": 2, "20MB": 1, "200MB": 1}, "jobs": 20, "profile_jobs": 20, "large_profile_jobs": 2,
-         "imports": 3}  # fmt: skip
+# Repeats per source (the 200 MB runs dominate the time); jobs and rounds of the throughput run; jobs of each
+# profile run (>= 100 in a full run: a job's CPU is below /proc's tick, so it is a total divided); cold imports.
+FULL = {"repeats": {"1MB": 5, "20MB": 3, "200MB": 3}, "jobs": 200, "rounds": 3, "profile_jobs": 120,
+        "large_profile_jobs": 16, "imports": 7}  # fmt: skip
+QUICK = {"repeats": {"1MB": 2, "20MB": 1, "200MB": 1}, "jobs": 20, "rounds": 1, "profile_jobs": 20,
+         "large_profile_jobs": 2, "imports": 3}  # fmt: skip
 
 
 def _say(message: str) -> None:
@@ -52,8 +52,8 @@ def _compare(plan: dict[str, Any]) -> list[dict[str, Any]]:
 def _throughput(plan: dict[str, Any]) -> list[dict[str, Any]]:
     from bench.throughput import run_throughput
 
-    _say(f"throughput: {plan['jobs']} jobs at once ...")
-    return [{"kind": "throughput", **run_throughput(plan["jobs"], say=_say)}]
+    _say(f"throughput: {plan['jobs']} jobs at once, {plan['rounds']} rounds ...")
+    return [{"kind": "throughput", **run_throughput(plan["jobs"], rounds=plan["rounds"], say=_say)}]
 
 
 def _profile(plan: dict[str, Any]) -> list[dict[str, Any]]:

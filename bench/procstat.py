@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-__all__ = ["ProcSample", "reset_peak_rss", "rss_mb", "sample"]
+__all__ = ["ProcSample", "group_cpu_s", "reset_peak_rss", "rss_mb", "sample"]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -52,6 +52,22 @@ def sample(pid: int) -> ProcSample:
             key, _, value = line.partition(":")
             io[key] = int(value)
     return ProcSample(cpu, io["rchar"], io["wchar"])
+
+
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds so far of the live processes of process group `pgid` (each platform process leads one)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[2]) == pgid:  # pgrp (field 5 of the whole line)
+            total += int(fields[11]) + int(fields[12])
+    return total / _TICKS
 
 
 def reset_peak_rss(pid: int) -> None:

@@ -203,7 +203,30 @@ def _throughput_lines(t: dict[str, Any]) -> list[str]:
         "the worker's CPU competing with the renderer. Latency is mostly waiting in the queue: every job arrives "
         f"at once, and the renderer alone needs {alone['seconds']:.1f} s for all of their renditions.",
         "",
+        *_rounds_lines(t),
     ]
+
+
+def _rounds_lines(t: dict[str, Any]) -> list[str]:
+    """Every round's ratio, and where the machine's CPU went in the median round (newer records only)."""
+    lines = []
+    rounds = t.get("rounds", [])
+    if len(rounds) > 1:
+        ratios = ", ".join(f"{r['ratio']:.2f}x" for r in rounds)
+        lines += [f"The pair of runs ran {len(rounds)} times, alternating; above is the median round ({ratios}).", ""]
+    worker, alone = t.get("cpu_s_by_process"), t["renderer_alone"].get("cpu_s_by_process")
+    if worker and alone:
+        lines += [
+            "CPU seconds each process spent in the median round, all on this machine's cores; in Azure the worker "
+            "host's would run on the function's instance, the renderer's at imgix, Azurite's in Azure Storage and "
+            "the benchmark's at Adobe:",
+            "",
+            "| Process | Through the worker | Renderer alone |",
+            "|---|--:|--:|",
+            *(f"| {name} | {cpu:.1f} | {alone.get(name, 0.0):.1f} |" for name, cpu in worker.items()),
+            "",
+        ]
+    return lines
 
 
 def _cost_lines(cost: dict[str, Any]) -> list[str]:

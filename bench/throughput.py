@@ -7,10 +7,16 @@ from its POST to its last event at the I/O Events ingress. Every job must end wi
 per rendition (checked after a grace period, so a late duplicate is seen) and each committed rendition must have
 the size its event reports.
 
-The same renditions are then fetched straight from the renderer, from a copy of the source staged once, with as
-many requests in flight as the worker can have: the jobs the host runs at once (host.json, within the worker's
-threads) times the renditions each job renders at once (`RENDER_CONCURRENCY`, at most the job's renditions). That
-is the renderer's capacity at the worker's concurrency; the difference is what the worker adds per job.
+The same renditions are then fetched straight from the renderer, each job's from its own copy of the source (as
+through the worker, where every job stages its own; the copies are made before the clock starts), with as many
+requests in flight as the worker can have: the jobs the host runs at once (host.json, within the worker's threads)
+times the renditions each job renders at once (`RENDER_CONCURRENCY`, at most the job's renditions). That is the
+renderer's capacity at the worker's concurrency; the difference is what the worker adds per job.
+
+Both sides share this machine's cores with each other's stand-ins, and one pair of runs varies by a few percent,
+so the pair runs `rounds` times on one platform, alternating; the record is the round with the median ratio, with
+every round's figures beside it, and the CPU each process of the platform spent in each side of that round (the
+renderer, Azurite as Azure Storage, the worker host, this process as AEM and the I/O Events ingress).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from bench import WORK_DIR
 from bench.aem import AemSide, BenchError, Job
 from bench.compare import JOB_DEADLINE_SECONDS
 from bench.inputs import INPUTS, ensure
-from bench.procstat import reset_peak_rss, rss_mb, sample
+from bench.procstat import group_cpu_s, reset_peak_rss, rss_mb, sample
 from bench.renditions import THROUGHPUT, params
 from imgix_worker.host_limits import HostLimits
 from imgix_worker.settings import Settings
@@ -122,24 +128,30 @@ def _through_worker(platform: LocalPlatform, aem: AemSide, count: int) -> dict[s
     }
 
 
-def _renderer_alone(platform: LocalPlatform, count: int, concurrency: int) -> dict[str, Any]:
-    """The same renditions straight from the renderer, `concurrency` at a time."""
+def _stage_direct_sources(platform: LocalPlatform, count: int) -> list[str]:
+    """One copy of the source per job in the imgix source container, for the renderer alone."""
     env = platform.worker_environment
-    ca = env["TLS_CA_BUNDLE"]
-    blob = "bench/direct/source.jpg"
+    blobs = [f"bench/direct/{job}/source.jpg" for job in range(count)]
+    data = ensure(INPUTS["5MB"]).read_bytes()
     with (
         ContainerClient.from_connection_string(
-            env["IMGIX_SOURCE_CONNECTION_STRING"], env["IMGIX_SOURCE_CONTAINER"], connection_verify=ca
+            env["IMGIX_SOURCE_CONNECTION_STRING"], env["IMGIX_SOURCE_CONTAINER"], connection_verify=env["TLS_CA_BUNDLE"]
         ) as container,
-        ensure(INPUTS["5MB"]).open("rb") as data,
+        ThreadPoolExecutor(4) as uploads,
     ):
-        container.upload_blob(blob, data, overwrite=True)
+        list(uploads.map(lambda blob: container.upload_blob(blob, data, overwrite=True), blobs))
+    return blobs
+
+
+def _renderer_alone(platform: LocalPlatform, blobs: list[str], concurrency: int) -> dict[str, Any]:
+    """The renditions of one job per blob straight from the renderer, `concurrency` at a time."""
+    env = platform.worker_environment
+    ca = env["TLS_CA_BUNDLE"]
+    count = len(blobs)
     builder = UrlBuilder(env["IMGIX_DOMAIN"], sign_key=env["IMGIX_SECURE_TOKEN"], include_library_param=False)
     origin = f"https://{env['IMGIX_DOMAIN']}"
     urls = [
-        platform.renderer.url + builder.create_url(blob, params(r))[len(origin) :]
-        for _ in range(count)
-        for r in THROUGHPUT
+        platform.renderer.url + builder.create_url(blob, params(r))[len(origin) :] for blob in blobs for r in THROUGHPUT
     ]
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     with httpx.Client(verify=ssl.create_default_context(cafile=ca), timeout=600.0, limits=limits) as http:
@@ -187,8 +199,43 @@ def _host_concurrency(platform: LocalPlatform, renditions_per_job: int) -> dict[
     }
 
 
-def run_throughput(count: int, *, say: Any = print) -> dict[str, Any]:
-    """The `throughput` record: jobs through the worker, then the renderer alone, on one fresh platform."""
+class _PlatformCpu:
+    """CPU seconds each process group of the platform spends between `start()` and `stop()`."""
+
+    def __init__(self, platform: LocalPlatform) -> None:
+        self._groups = {
+            "renderer": platform.renderer.process,
+            "Azurite (Azure Storage)": platform.azurite.process,
+            "worker host": platform.worker.process,
+        }
+        self._before: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        now = {name: group_cpu_s(p.pid) for name, p in self._groups.items() if p is not None}
+        now["bench (AEM, I/O Events)"] = sample(os.getpid()).cpu_s
+        return now
+
+    def start(self) -> None:
+        self._before = self._now()
+
+    def stop(self) -> dict[str, float]:
+        return {name: round(cpu - self._before.get(name, 0.0), 2) for name, cpu in self._now().items()}
+
+
+def _round(platform: LocalPlatform, aem: AemSide, blobs: list[str], in_flight: int) -> dict[str, Any]:
+    cpu = _PlatformCpu(platform)
+    cpu.start()
+    worker = _through_worker(platform, aem, len(blobs))
+    worker["cpu_s_by_process"] = cpu.stop()
+    cpu.start()
+    alone = _renderer_alone(platform, blobs, in_flight)
+    alone["cpu_s_by_process"] = cpu.stop()
+    return {**worker, "renderer_alone": alone, "ratio": worker["jobs_per_s"] / alone["jobs_per_s_equivalent"]}
+
+
+def run_throughput(count: int, *, rounds: int = 1, say: Any = print) -> dict[str, Any]:
+    """The `throughput` record: `rounds` times jobs through the worker, then the renderer alone, on one fresh
+    platform; the round with the median ratio, every round's figures beside it."""
     logs = WORK_DIR / "logs" / "throughput"
     logs.mkdir(parents=True, exist_ok=True)
     settings = {"JOB_DEADLINE_SECONDS": JOB_DEADLINE_SECONDS}
@@ -196,20 +243,36 @@ def run_throughput(count: int, *, say: Any = print) -> dict[str, Any]:
         aem = AemSide(platform)
         try:
             host = _host_concurrency(platform, len(THROUGHPUT))
-            say(f"  {count} jobs through the worker ({host['jobs_at_once']} at once) ...")
-            worker = _through_worker(platform, aem, count)
             in_flight = host["renditions_in_flight"]
-            say(f"  the same {count * len(THROUGHPUT)} renditions straight from the renderer, {in_flight} at once ...")
-            alone = _renderer_alone(platform, count, in_flight)
+            blobs = _stage_direct_sources(platform, count)
+            done = []
+            for number in range(1, rounds + 1):
+                say(
+                    f"  round {number}/{rounds}: {count} jobs through the worker ({host['jobs_at_once']} at once), "
+                    f"then their {count * len(THROUGHPUT)} renditions straight from the renderer, {in_flight} at once"
+                )
+                done.append(_round(platform, aem, blobs, in_flight))
+                say(f"    {done[-1]['ratio']:.2f}x")
         finally:
             aem.close()
-    overhead = worker["seconds"] - alone["seconds"]
+    median = sorted(done, key=lambda r: r["ratio"])[(len(done) - 1) // 2]
+    overhead = median["seconds"] - median["renderer_alone"]["seconds"]
     return {
-        **worker,
+        **median,
         **host,
         "submitters": SUBMITTERS,
-        "renderer_alone": alone,
         "worker_overhead_s": overhead,
         "worker_overhead_ms_per_job": 1000 * overhead / count,
-        "worker_to_renderer_alone_ratio": worker["jobs_per_s"] / alone["jobs_per_s_equivalent"],
+        "worker_to_renderer_alone_ratio": median["ratio"],
+        "rounds": [
+            {
+                "jobs_per_s": r["jobs_per_s"],
+                "renderer_alone_jobs_per_s": r["renderer_alone"]["jobs_per_s_equivalent"],
+                "ratio": r["ratio"],
+                "completed": r["completed"],
+                "violations": r["violations"],
+                "worker_cpu_s_per_job": r["worker_cpu_s_per_job"],
+            }
+            for r in done
+        ],
     }
