@@ -22,12 +22,15 @@ from collections.abc import Callable
 
 from .redaction import redact
 
-__all__ = ["LIBRARY_LOGGERS", "LOGGER", "log", "protect"]
+__all__ = ["LIBRARY_LOGGERS", "LOGGER", "URL_WARNING_LOGGERS", "log", "protect"]
 
 LOGGER = logging.getLogger("imgix_worker")
 
 # Libraries whose INFO/DEBUG records carry request URLs (with their SAS or imgix signature) or headers.
 LIBRARY_LOGGERS = ("httpx", "httpcore", "azure.core.pipeline.policies.http_logging_policy", "azure.identity", "urllib3")
+# Libraries whose WARNINGs quote a request's path and query: urllib3.connection's "Failed to parse headers (url=...)"
+# when a server's answer does not parse. Quieted to ERROR.
+URL_WARNING_LOGGERS = ("urllib3.connection",)
 
 _protected = False
 _protect_lock = threading.Lock()
@@ -78,6 +81,10 @@ def protect() -> None:
             library = logging.getLogger(name)
             if library.level == logging.NOTSET or library.level < logging.WARNING:
                 library.setLevel(logging.WARNING)
+        for name in URL_WARNING_LOGGERS:
+            library = logging.getLogger(name)
+            if library.level == logging.NOTSET or library.level < logging.ERROR:
+                library.setLevel(logging.ERROR)
         factory = logging.getLogRecordFactory()
         if not getattr(factory, "imgix_redacting", False):
             logging.setLogRecordFactory(_redacting_factory(factory))

@@ -7,8 +7,9 @@ less CPU per request than httpx, which the worker used before, and the worker ne
 streamed GET, and a response with `status_code`, case-insensitive `headers`, `content` and `iter_bytes`.
 
 Never retried, never redirected (a redirect could lead anywhere; `transport.retry` decides what is retried), no
-proxy from the environment. Exceptions are urllib3's own (`HTTP_ERRORS`); `transport.translate_errors` turns them
-into the worker's.
+proxy from the environment, bodies never decoded (the worker wants the bytes as sent; `Accept-Encoding` stays
+`identity`). Exceptions are urllib3's own (`HTTP_ERRORS`); `transport.translate_errors` turns them into the
+worker's.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from types import TracebackType
 import urllib3
 from urllib3.exceptions import HTTPError
 
-__all__ = ["HTTP_ERRORS", "HttpClient", "Response"]
+__all__ = ["ALPN_PROTOCOLS", "HTTP_ERRORS", "HttpClient", "Response", "TlsContext"]
 
 # What a failed exchange raises: connection, TLS, timeout and protocol errors (urllib3 wraps OSError and
 # http.client's errors, and with retries off raises them as they are rather than as a MaxRetryError).
@@ -31,6 +32,26 @@ _CONNECT_SECONDS = 10.0
 # Distinct hosts one process talks to (imgix source account, imgix, AEM's targets and sources, the ingress); a pool
 # evicted past this is closed and reopened on next use.
 _HOSTS = 32
+
+
+ALPN_PROTOCOLS = ("http/1.1",)  # what urllib3 offers on every connection
+
+
+class TlsContext(ssl.SSLContext):
+    """The one TLS context every connection of the process shares.
+
+    urllib3 sets ALPN on the context for each new connection, and CPython's `set_alpn_protocols` frees the list a
+    handshake in another thread may be reading (python/cpython#141012, a crash under concurrent connects): the list
+    is set once, and setting the same list again does nothing.
+    """
+
+    _alpn: tuple[str, ...] = ()
+
+    def set_alpn_protocols(self, alpn_protocols: Iterable[str]) -> None:
+        protocols = tuple(alpn_protocols)
+        if protocols != self._alpn:
+            super().set_alpn_protocols(protocols)
+            self._alpn = protocols
 
 
 class Response:
@@ -82,15 +103,17 @@ class HttpClient:
         self._pools = urllib3.PoolManager(
             num_pools=_HOSTS, maxsize=max_connections, block=False, ssl_context=ssl_context, retries=False
         )
-        self._timeouts: dict[float, urllib3.Timeout] = {}
+        self._timeouts: dict[tuple[float, bool], urllib3.Timeout] = {}
 
-    def _timeout(self, seconds: float | None) -> urllib3.Timeout:
+    def _timeout(self, seconds: float | None, *, body: bool = False) -> urllib3.Timeout:
+        """urllib3 sends a request under its connect timeout: one with a body gets the whole timeout for that (a
+        target may pause reading an upload), one without connects within 10 s at most."""
         seconds = self.timeout if seconds is None else seconds
-        timeout = self._timeouts.get(seconds)
+        timeout = self._timeouts.get((seconds, body))
         if timeout is None:
-            timeout = urllib3.Timeout(connect=min(seconds, _CONNECT_SECONDS), read=seconds)
+            timeout = urllib3.Timeout(connect=seconds if body else min(seconds, _CONNECT_SECONDS), read=seconds)
             if len(self._timeouts) < 64:  # deadline-derived timeouts vary; keep only a few
-                self._timeouts[seconds] = timeout
+                self._timeouts[(seconds, body)] = timeout
         return timeout
 
     def request(
@@ -109,10 +132,11 @@ class HttpClient:
             url,
             body=content,
             headers=headers,
-            timeout=self._timeout(timeout),
+            timeout=self._timeout(timeout, body=content is not None),
             redirect=False,
             retries=False,
             preload_content=True,
+            decode_content=False,
         )
         return Response(raw, raw.data)
 
@@ -142,6 +166,7 @@ class HttpClient:
             redirect=False,
             retries=False,
             preload_content=False,
+            decode_content=False,
         )
         try:
             yield Response(raw, None)

@@ -47,6 +47,8 @@ def parse_source_headers(raw: object) -> SourceHeaders:
             raise RequestRejected(400, f"source.headers.{name} must be a string of at most {_MAX_VALUE_CHARS} chars")
         if any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in value):
             raise RequestRejected(400, f"source.headers.{name} contains control characters")
+        if any(ord(c) > 255 for c in value):  # HTTP/1.1 carries header values as ISO-8859-1 octets
+            raise RequestRejected(400, f"source.headers.{name} has characters a header cannot carry")
         headers.append((name, Secret(value)))
     return tuple(headers)
 

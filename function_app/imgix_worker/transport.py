@@ -16,12 +16,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
-from urllib3.exceptions import LocationValueError
+from urllib3.exceptions import LocationValueError, NewConnectionError
 from urllib3.exceptions import TimeoutError as HttpTimeout
 
 from .errors import GenericError, RenditionError, TransientError, WorkerError
 from .logs import log
-from .pooled_http import HTTP_ERRORS, HttpClient
+from .pooled_http import ALPN_PROTOCOLS, HTTP_ERRORS, HttpClient, TlsContext
 
 __all__ = [
     "Deadline",
@@ -42,9 +42,11 @@ def ssl_context(ca_bundle: str = "") -> ssl.SSLContext:
     """Public CAs, plus the local platform's CA when `ca_bundle` is set (local runs only)."""
     import certifi
 
-    ctx = ssl.create_default_context(cafile=certifi.where())
+    ctx = TlsContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies certificates and host names
+    ctx.load_verify_locations(cafile=certifi.where())
     if ca_bundle:
         ctx.load_verify_locations(cafile=ca_bundle)
+    ctx.set_alpn_protocols(ALPN_PROTOCOLS)  # before any connection shares it
     return ctx
 
 
@@ -123,6 +125,8 @@ def translate_errors(what: str) -> Iterator[None]:
         yield
     except WorkerError:
         raise
+    except NewConnectionError as exc:  # refused or not resolved (urllib3 files it under its timeouts)
+        raise TransientError(f"{what} failed: {type(exc).__name__}") from exc
     except HttpTimeout as exc:
         raise TransientError(f"{what} timed out") from exc
     except LocationValueError as exc:  # a URL it cannot request: asking again would not help

@@ -220,6 +220,7 @@ def test_without_its_headers_the_guarded_source_is_refused(
         ({"Host": "evil"}, "may not set Host"),
         ({"Content-Length": "1"}, "may not set"),
         ({"X-Ok": "a\r\nX-Injected: 1"}, "control characters"),
+        ({"X-Price": "5 \u20ac"}, "characters a header cannot carry"),
         ({"bad name": "x"}, "not an HTTP header name"),
         ({"X-Num": 5}, "must be a string"),
         ("X-Key: 1", "must be an object"),

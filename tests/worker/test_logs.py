@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from imgix_worker import logs, redaction
-from imgix_worker.logs import LIBRARY_LOGGERS, log
+from imgix_worker.logs import LIBRARY_LOGGERS, URL_WARNING_LOGGERS, log
 from local_platform.adobe_services import AdobeServices
 from local_platform.azurite import Azurite
 from local_platform.paths import ROOT
@@ -136,6 +136,12 @@ def test_url_logging_libraries_are_quiet_below_warning(name: str, worker_logs: p
     logging.getLogger(name).info("HTTP Request: GET %s", SAS)
     assert not logging.getLogger(name).isEnabledFor(logging.INFO)
     assert [r for r in worker_logs.records if r.name == name] == []
+
+
+@pytest.mark.parametrize("name", URL_WARNING_LOGGERS)
+def test_libraries_whose_warnings_quote_urls_are_quiet_below_error(name: str) -> None:
+    assert not logging.getLogger(name).isEnabledFor(logging.WARNING)
+    assert logging.getLogger(name).isEnabledFor(logging.ERROR)
 
 
 def test_worker_lines_reach_the_root_handler(worker_logs: pytest.LogCaptureFixture) -> None:
