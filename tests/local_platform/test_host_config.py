@@ -18,8 +18,8 @@ def test_the_real_host_json_is_what_the_local_host_runs() -> None:
     assert config.queues == QueueOptions(
         max_dequeue_count=5,
         visibility_timeout=30,
-        batch_size=8,
-        new_batch_threshold=4,
+        batch_size=4,
+        new_batch_threshold=8,
         max_polling_interval=2,
         message_encoding="base64",
     )
@@ -38,7 +38,7 @@ def test_app_settings_override_host_json_case_insensitively() -> None:
         },
     )
     assert (config.queues.visibility_timeout, config.queues.max_dequeue_count) == (1, 2)
-    assert (config.function_timeout, config.route_prefix, config.queues.batch_size) == (90, "", 8)
+    assert (config.function_timeout, config.route_prefix, config.queues.batch_size) == (90, "", 4)
 
 
 def test_defaults_where_host_json_says_nothing(tmp_path: Path) -> None:

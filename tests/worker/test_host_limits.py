@@ -68,8 +68,8 @@ def test_the_pool_also_holds_the_poison_queues_batch() -> None:
 
 
 def test_the_python_workers_threads_outnumber_every_queue_invocation_the_host_runs() -> None:
-    limits = HostLimits.load({"AzureFunctionsJobHost__extensions__queues__batchSize": "10"})  # threshold: 4
-    assert limits.sync_threads == (10 + 4) * QUEUE_TRIGGERS + HTTP_THREADS
+    limits = HostLimits.load({"AzureFunctionsJobHost__extensions__queues__batchSize": "10"})  # threshold: host.json's
+    assert limits.sync_threads == (10 + limits.new_batch_threshold) * QUEUE_TRIGGERS + HTTP_THREADS
     assert HTTP_THREADS >= 1, "the intake needs a thread while every queue invocation holds one"
 
 
