@@ -40,12 +40,19 @@ def _status_kb(pid: int, field: str) -> int:
     raise KeyError(field)
 
 
+def _stat(pid: int | str) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (field 2, which may hold spaces): index 0 is field 3."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
+def _cpu_ticks(fields: list[str]) -> int:
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of the whole line)
+
+
 def sample(pid: int) -> ProcSample:
     """CPU seconds and I/O bytes of `pid` so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        # The command name (field 2) may hold spaces: split after its closing parenthesis.
-        fields = stat.read().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14 and 15 of the whole line)
+    cpu = _cpu_ticks(_stat(pid)) / _TICKS
     io: dict[str, int] = {}
     with open(f"/proc/{pid}/io") as counters:
         for line in counters:
@@ -61,12 +68,11 @@ def group_cpu_s(pgid: int) -> float:
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
+            fields = _stat(entry)
         except OSError:  # ended meanwhile
             continue
         if int(fields[2]) == pgid:  # pgrp (field 5 of the whole line)
-            total += int(fields[11]) + int(fields[12])
+            total += _cpu_ticks(fields)
     return total / _TICKS
 
 

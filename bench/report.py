@@ -27,6 +27,7 @@ from bench.targets import (
     OURS_SIDES,
     comparison_targets,
     concurrency_note,
+    round_ratios,
     run_targets,
     targets_record,
     throughput_ratio,
@@ -212,14 +213,16 @@ def _rounds_lines(t: dict[str, Any]) -> list[str]:
     lines = []
     rounds = t.get("rounds", [])
     if len(rounds) > 1:
-        ratios = ", ".join(f"{r['ratio']:.2f}x" for r in rounds)
-        lines += [f"The pair of runs ran {len(rounds)} times, alternating; above is the median round ({ratios}).", ""]
+        lines += [
+            f"The pair of runs ran {len(rounds)} times, alternating; above is the median round ({round_ratios(t)}).",
+            "",
+        ]
     worker, alone = t.get("cpu_s_by_process"), t["renderer_alone"].get("cpu_s_by_process")
     if worker and alone:
         lines += [
-            "CPU seconds each process spent in the median round, all on this machine's cores; in Azure the worker "
-            "host's would run on the function's instance, the renderer's at imgix, Azurite's in Azure Storage and "
-            "the benchmark's at Adobe:",
+            "CPU seconds each process spent within each side's timed window of the median round, all on this "
+            "machine's cores; in Azure the worker host's would run on the function's instance, the renderer's at "
+            "imgix, Azurite's in Azure Storage and the benchmark's at Adobe:",
             "",
             "| Process | Through the worker | Renderer alone |",
             "|---|--:|--:|",

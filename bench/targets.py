@@ -18,6 +18,7 @@ __all__ = [
     "WARM_JOB_CPU_TARGET_MS",
     "comparison_targets",
     "concurrency_note",
+    "round_ratios",
     "run_targets",
     "targets_record",
     "throughput_ratio",
@@ -182,7 +183,7 @@ def run_targets(records: list[dict[str, Any]]) -> list[tuple[str, bool, str]]:
                 rate >= THROUGHPUT_RATIO_TARGET and _equal_concurrency(t),
                 f"{rate:.2f}x ({t['jobs_per_s']:.2f} vs {alone['jobs_per_s_equivalent']:.2f} jobs/s"
                 + (
-                    f"; the median of {len(t['rounds'])} rounds: {_round_ratios(t)}"
+                    f"; the median of {len(t['rounds'])} rounds: {round_ratios(t)}"
                     if len(t.get("rounds", ())) > 1
                     else ""
                 )
@@ -204,7 +205,8 @@ def run_targets(records: list[dict[str, Any]]) -> list[tuple[str, bool, str]]:
     return out
 
 
-def _round_ratios(t: dict[str, Any]) -> str:
+def round_ratios(t: dict[str, Any]) -> str:
+    """Every throughput round's ratio, in run order."""
     return ", ".join(f"{r['ratio']:.2f}x" for r in t["rounds"])
 
 

@@ -75,130 +75,6 @@ def _violations(aem: AemSide, platform: LocalPlatform, jobs: list[Job]) -> list[
     return found
 
 
-def _through_worker(platform: LocalPlatform, aem: AemSide, count: int) -> dict[str, Any]:
-    path = ensure(INPUTS["5MB"])
-    url = aem.upload_source(path)
-    warm = aem.job(url, path, THROUGHPUT, worker=platform.worker.url)
-    aem.post(platform.worker.url, warm)
-    aem.settle(warm, aem.wait(warm, COMPLETION_TIMEOUT))
-    jobs = [aem.job(url, path, THROUGHPUT, worker=platform.worker.url) for _ in range(count)]
-    pid = platform.worker.pid
-    assert pid is not None
-    reset_peak_rss(pid)
-    before = sample(pid)
-    submitted: dict[str, float] = {}
-
-    def submit(job: Job) -> None:
-        submitted[job.request_id] = time.monotonic()
-        aem.post(platform.worker.url, job)
-
-    started = time.monotonic()
-    with ThreadPoolExecutor(SUBMITTERS) as pool:
-        list(pool.map(submit, jobs))
-    submit_s = time.monotonic() - started
-    done: dict[str, float] = {}
-    deadline = started + COMPLETION_TIMEOUT
-    while len(done) < len(jobs) and time.monotonic() < deadline:
-        for job in jobs:
-            if job.request_id not in done and len(platform.services.events(job.request_id)) >= len(job.blobs):
-                done[job.request_id] = time.monotonic()
-        time.sleep(POLL_SECONDS)
-    finished = max(done.values(), default=time.monotonic())
-    used = sample(pid) - before
-    peak = rss_mb(pid)
-    time.sleep(DUPLICATE_GRACE_SECONDS)
-    violations = _violations(aem, platform, jobs)
-    latencies = [done[j.request_id] - submitted[j.request_id] for j in jobs if j.request_id in done]
-    seconds = finished - started
-    return {
-        "jobs": count,
-        "renditions_per_job": len(THROUGHPUT),
-        "source_bytes": path.stat().st_size,
-        "completed": len(done),
-        "violations": violations,
-        "submit_s": submit_s,
-        "seconds": seconds,
-        "jobs_per_s": len(done) / seconds,
-        "latency_p50_s": _percentile(latencies, 0.5) if latencies else None,
-        "latency_p95_s": _percentile(latencies, 0.95) if latencies else None,
-        "worker_cpu_s": used.cpu_s,
-        "worker_cpu_s_per_job": used.cpu_s / count,
-        "bytes_through_worker": used.rchar,
-        "peak_rss_mb": peak,
-    }
-
-
-def _stage_direct_sources(platform: LocalPlatform, count: int) -> list[str]:
-    """One copy of the source per job in the imgix source container, for the renderer alone."""
-    env = platform.worker_environment
-    blobs = [f"bench/direct/{job}/source.jpg" for job in range(count)]
-    data = ensure(INPUTS["5MB"]).read_bytes()
-    with (
-        ContainerClient.from_connection_string(
-            env["IMGIX_SOURCE_CONNECTION_STRING"], env["IMGIX_SOURCE_CONTAINER"], connection_verify=env["TLS_CA_BUNDLE"]
-        ) as container,
-        ThreadPoolExecutor(4) as uploads,
-    ):
-        list(uploads.map(lambda blob: container.upload_blob(blob, data, overwrite=True), blobs))
-    return blobs
-
-
-def _renderer_alone(platform: LocalPlatform, blobs: list[str], concurrency: int) -> dict[str, Any]:
-    """The renditions of one job per blob straight from the renderer, `concurrency` at a time."""
-    env = platform.worker_environment
-    ca = env["TLS_CA_BUNDLE"]
-    count = len(blobs)
-    builder = UrlBuilder(env["IMGIX_DOMAIN"], sign_key=env["IMGIX_SECURE_TOKEN"], include_library_param=False)
-    origin = f"https://{env['IMGIX_DOMAIN']}"
-    urls = [
-        platform.renderer.url + builder.create_url(blob, params(r))[len(origin) :] for blob in blobs for r in THROUGHPUT
-    ]
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    with httpx.Client(verify=ssl.create_default_context(cafile=ca), timeout=600.0, limits=limits) as http:
-
-        def fetch(url: str) -> tuple[float, float]:
-            begun = time.monotonic()
-            response = http.get(url)
-            if response.status_code != 200:
-                raise BenchError(f"the renderer answered {response.status_code}")
-            return time.monotonic() - begun, float(response.headers.get("x-render-seconds", 0.0))
-
-        fetch(urls[0])  # warm the connection and the renderer
-        started = time.monotonic()
-        with ThreadPoolExecutor(concurrency) as pool:
-            results = list(pool.map(fetch, urls))
-        seconds = time.monotonic() - started
-    requests = [t for t, _ in results]
-    return {
-        "renditions": len(urls),
-        "concurrency": concurrency,
-        "seconds": seconds,
-        "renditions_per_s": len(urls) / seconds,
-        "jobs_per_s_equivalent": count / seconds,
-        "render_s_sum": sum(r for _, r in results),
-        "request_p50_s": statistics.median(requests),
-        "request_p95_s": _percentile(requests, 0.95),
-    }
-
-
-def _host_concurrency(platform: LocalPlatform, renditions_per_job: int) -> dict[str, int]:
-    """How many jobs the local host runs at once: host.json's batch plus its next one, within the worker's pool of
-    threads for sync functions (which the intake shares); and so how many renditions the worker has in flight, as
-    each job renders `RENDER_CONCURRENCY` of its renditions at once."""
-    env = {**os.environ, **platform.worker_environment}  # as the host process gets them
-    limits, threads = HostLimits.load(env), SyncThreadPool.from_settings(env).size
-    jobs_at_once = min(limits.concurrent_messages, threads)
-    render_concurrency = Settings.from_env(env).render_concurrency
-    return {
-        "batch_size": limits.batch_size,
-        "new_batch_threshold": limits.new_batch_threshold,
-        "thread_count": threads,
-        "jobs_at_once": jobs_at_once,
-        "render_concurrency": render_concurrency,
-        "renditions_in_flight": jobs_at_once * min(render_concurrency, renditions_per_job),
-    }
-
-
 class _PlatformCpu:
     """CPU seconds each process group of the platform spends between `start()` and `stop()`."""
 
@@ -222,14 +98,140 @@ class _PlatformCpu:
         return {name: round(cpu - self._before.get(name, 0.0), 2) for name, cpu in self._now().items()}
 
 
+def _through_worker(platform: LocalPlatform, aem: AemSide, count: int, cpu: _PlatformCpu) -> dict[str, Any]:
+    path = ensure(INPUTS["5MB"])
+    url = aem.upload_source(path)
+    warm = aem.job(url, path, THROUGHPUT, worker=platform.worker.url)
+    aem.post(platform.worker.url, warm)
+    aem.settle(warm, aem.wait(warm, COMPLETION_TIMEOUT))
+    jobs = [aem.job(url, path, THROUGHPUT, worker=platform.worker.url) for _ in range(count)]
+    pid = platform.worker.pid
+    assert pid is not None
+    reset_peak_rss(pid)
+    before = sample(pid)
+    submitted: dict[str, float] = {}
+
+    def submit(job: Job) -> None:
+        submitted[job.request_id] = time.monotonic()
+        aem.post(platform.worker.url, job)
+
+    cpu.start()
+    started = time.monotonic()
+    with ThreadPoolExecutor(SUBMITTERS) as pool:
+        list(pool.map(submit, jobs))
+    submit_s = time.monotonic() - started
+    done: dict[str, float] = {}
+    deadline = started + COMPLETION_TIMEOUT
+    while len(done) < len(jobs) and time.monotonic() < deadline:
+        for job in jobs:
+            if job.request_id not in done and len(platform.services.events(job.request_id)) >= len(job.blobs):
+                done[job.request_id] = time.monotonic()
+        time.sleep(POLL_SECONDS)
+    cpu_s_by_process = cpu.stop()  # before the grace period and the checks, which read every rendition back
+    finished = max(done.values(), default=time.monotonic())
+    used = sample(pid) - before
+    peak = rss_mb(pid)
+    time.sleep(DUPLICATE_GRACE_SECONDS)
+    violations = _violations(aem, platform, jobs)
+    latencies = [done[j.request_id] - submitted[j.request_id] for j in jobs if j.request_id in done]
+    seconds = finished - started
+    return {
+        "jobs": count,
+        "renditions_per_job": len(THROUGHPUT),
+        "source_bytes": path.stat().st_size,
+        "completed": len(done),
+        "violations": violations,
+        "submit_s": submit_s,
+        "seconds": seconds,
+        "jobs_per_s": len(done) / seconds,
+        "latency_p50_s": _percentile(latencies, 0.5) if latencies else None,
+        "latency_p95_s": _percentile(latencies, 0.95) if latencies else None,
+        "worker_cpu_s": used.cpu_s,
+        "worker_cpu_s_per_job": used.cpu_s / count,
+        "bytes_through_worker": used.rchar,
+        "peak_rss_mb": peak,
+        "cpu_s_by_process": cpu_s_by_process,
+    }
+
+
+def _stage_direct_sources(platform: LocalPlatform, count: int) -> list[str]:
+    """One copy of the source per job in the imgix source container, for the renderer alone."""
+    env = platform.worker_environment
+    blobs = [f"bench/direct/{job}/source.jpg" for job in range(count)]
+    data = ensure(INPUTS["5MB"]).read_bytes()
+    with (
+        ContainerClient.from_connection_string(
+            env["IMGIX_SOURCE_CONNECTION_STRING"], env["IMGIX_SOURCE_CONTAINER"], connection_verify=env["TLS_CA_BUNDLE"]
+        ) as container,
+        ThreadPoolExecutor(4) as uploads,
+    ):
+        list(uploads.map(lambda blob: container.upload_blob(blob, data, overwrite=True), blobs))
+    return blobs
+
+
+def _renderer_alone(platform: LocalPlatform, blobs: list[str], concurrency: int, cpu: _PlatformCpu) -> dict[str, Any]:
+    """The renditions of one job per blob straight from the renderer, `concurrency` at a time."""
+    env = platform.worker_environment
+    ca = env["TLS_CA_BUNDLE"]
+    count = len(blobs)
+    builder = UrlBuilder(env["IMGIX_DOMAIN"], sign_key=env["IMGIX_SECURE_TOKEN"], include_library_param=False)
+    origin = f"https://{env['IMGIX_DOMAIN']}"
+    urls = [
+        platform.renderer.url + builder.create_url(blob, params(r))[len(origin) :] for blob in blobs for r in THROUGHPUT
+    ]
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    with httpx.Client(verify=ssl.create_default_context(cafile=ca), timeout=600.0, limits=limits) as http:
+
+        def fetch(url: str) -> tuple[float, float]:
+            begun = time.monotonic()
+            response = http.get(url)
+            if response.status_code != 200:
+                raise BenchError(f"the renderer answered {response.status_code}")
+            return time.monotonic() - begun, float(response.headers.get("x-render-seconds", 0.0))
+
+        fetch(urls[0])  # warm the connection and the renderer
+        cpu.start()
+        started = time.monotonic()
+        with ThreadPoolExecutor(concurrency) as pool:
+            results = list(pool.map(fetch, urls))
+        seconds = time.monotonic() - started
+        cpu_s_by_process = cpu.stop()
+    requests = [t for t, _ in results]
+    return {
+        "renditions": len(urls),
+        "concurrency": concurrency,
+        "seconds": seconds,
+        "renditions_per_s": len(urls) / seconds,
+        "jobs_per_s_equivalent": count / seconds,
+        "render_s_sum": sum(r for _, r in results),
+        "request_p50_s": statistics.median(requests),
+        "request_p95_s": _percentile(requests, 0.95),
+        "cpu_s_by_process": cpu_s_by_process,
+    }
+
+
+def _host_concurrency(platform: LocalPlatform, renditions_per_job: int) -> dict[str, int]:
+    """How many jobs the local host runs at once: host.json's batch plus its next one, within the worker's pool of
+    threads for sync functions (which the intake shares); and so how many renditions the worker has in flight, as
+    each job renders `RENDER_CONCURRENCY` of its renditions at once."""
+    env = {**os.environ, **platform.worker_environment}  # as the host process gets them
+    limits, threads = HostLimits.load(env), SyncThreadPool.from_settings(env).size
+    jobs_at_once = min(limits.concurrent_messages, threads)
+    render_concurrency = Settings.from_env(env).render_concurrency
+    return {
+        "batch_size": limits.batch_size,
+        "new_batch_threshold": limits.new_batch_threshold,
+        "thread_count": threads,
+        "jobs_at_once": jobs_at_once,
+        "render_concurrency": render_concurrency,
+        "renditions_in_flight": jobs_at_once * min(render_concurrency, renditions_per_job),
+    }
+
+
 def _round(platform: LocalPlatform, aem: AemSide, blobs: list[str], in_flight: int) -> dict[str, Any]:
-    cpu = _PlatformCpu(platform)
-    cpu.start()
-    worker = _through_worker(platform, aem, len(blobs))
-    worker["cpu_s_by_process"] = cpu.stop()
-    cpu.start()
-    alone = _renderer_alone(platform, blobs, in_flight)
-    alone["cpu_s_by_process"] = cpu.stop()
+    cpu = _PlatformCpu(platform)  # within each side's timed window
+    worker = _through_worker(platform, aem, len(blobs), cpu)
+    alone = _renderer_alone(platform, blobs, in_flight, cpu)
     return {**worker, "renderer_alone": alone, "ratio": worker["jobs_per_s"] / alone["jobs_per_s_equivalent"]}
 
 

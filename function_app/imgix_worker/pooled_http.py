@@ -103,18 +103,12 @@ class HttpClient:
         self._pools = urllib3.PoolManager(
             num_pools=_HOSTS, maxsize=max_connections, block=False, ssl_context=ssl_context, retries=False
         )
-        self._timeouts: dict[tuple[float, bool], urllib3.Timeout] = {}
 
     def _timeout(self, seconds: float | None, *, body: bool = False) -> urllib3.Timeout:
         """urllib3 sends a request under its connect timeout: one with a body gets the whole timeout for that (a
         target may pause reading an upload), one without connects within 10 s at most."""
         seconds = self.timeout if seconds is None else seconds
-        timeout = self._timeouts.get((seconds, body))
-        if timeout is None:
-            timeout = urllib3.Timeout(connect=seconds if body else min(seconds, _CONNECT_SECONDS), read=seconds)
-            if len(self._timeouts) < 64:  # deadline-derived timeouts vary; keep only a few
-                self._timeouts[(seconds, body)] = timeout
-        return timeout
+        return urllib3.Timeout(connect=seconds if body else min(seconds, _CONNECT_SECONDS), read=seconds)
 
     def request(
         self,
